@@ -1,0 +1,31 @@
+"""The REST API, /api/v1: one blueprint per resource."""
+from flask import current_app, request
+
+from gateway.auth import current_actor
+from helpdesk.errors import InvalidInput
+
+
+def call(method, *args):
+    """Call the tickets service as the current caller."""
+    return current_app.extensions["rpc"].call("tickets", method, current_actor(), *args)
+
+
+def body():
+    """The JSON object of the request, or a 400 naming what is wrong with it."""
+    if not request.is_json:
+        raise InvalidInput("INVALID_JSON", "send a JSON body with Content-Type: application/json")
+    data = request.get_json(silent=True)
+    if data is None:
+        raise InvalidInput("INVALID_JSON", "the request body is not valid JSON")
+    if not isinstance(data, dict):
+        raise InvalidInput("INVALID_JSON", "the request body must be a JSON object")
+    return data
+
+
+def number(value, field):
+    """An id from the URL or the query string, or a 400 naming the field."""
+    if value is None:
+        return None
+    if isinstance(value, str) and value.isdigit() and len(value) < 19 and int(value) > 0:
+        return int(value)
+    raise InvalidInput("INVALID_ID", f"{field} must be a positive whole number", field)

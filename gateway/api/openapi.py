@@ -1,0 +1,117 @@
+"""The OpenAPI document of /api/v1, built from the same payload models the service validates."""
+from flask import Blueprint
+
+from helpdesk import payloads
+
+bp = Blueprint("openapi", __name__)
+
+ID = {"type": "integer", "minimum": 1}
+OBJECT = {"type": "object"}
+LIST = {"type": "array", "items": {"type": "object"}}
+
+# (method, path, summary, request model, success status, response schema)
+OPERATIONS = [
+    ("post", "/auth/login", "Log in; starts a web session", payloads.Credentials, 200, OBJECT),
+    ("post", "/auth/logout", "End the web session", None, 200, OBJECT),
+    ("post", "/auth/token", "Issue an API token for an agent", payloads.Credentials, 201, OBJECT),
+    ("get", "/me", "The calling agent", None, 200, OBJECT),
+    ("get", "/departments", "List departments", None, 200, LIST),
+    ("post", "/departments", "Create a department (admin)", payloads.DepartmentIn, 201, OBJECT),
+    ("get", "/departments/{department_id}", "A department", None, 200, OBJECT),
+    ("patch", "/departments/{department_id}", "Change a department (admin)",
+     payloads.DepartmentPatch, 200, OBJECT),
+    ("get", "/agents", "List agents", None, 200, LIST),
+    ("post", "/agents", "Create an agent (admin)", payloads.AgentIn, 201, OBJECT),
+    ("get", "/agents/{agent_id}", "An agent", None, 200, OBJECT),
+    ("patch", "/agents/{agent_id}", "Change or disable an agent (admin)", payloads.AgentPatch,
+     200, OBJECT),
+    ("get", "/customers", "Find customers by email, name, phone or contract number", None, 200,
+     LIST),
+    ("post", "/customers", "Create a customer", payloads.CustomerIn, 201, OBJECT),
+    ("get", "/customers/{customer_id}", "A customer", None, 200, OBJECT),
+    ("patch", "/customers/{customer_id}", "Change a customer", payloads.CustomerPatch, 200,
+     OBJECT),
+    ("get", "/tickets", "List tickets, newest first", None, 200, OBJECT),
+    ("get", "/tickets/counts", "Ticket counts by department and status", None, 200, OBJECT),
+    ("post", "/tickets", "Register a ticket (phone call, API)", payloads.TicketIn, 201, OBJECT),
+    ("get", "/tickets/{ticket_id}", "A ticket with its full history", None, 200, OBJECT),
+    ("patch", "/tickets/{ticket_id}", "Change status, priority, assignee or department",
+     payloads.TicketPatch, 200, OBJECT),
+    ("post", "/tickets/{ticket_id}/replies", "Reply to the customer", payloads.ReplyIn, 201,
+     OBJECT),
+    ("post", "/tickets/{ticket_id}/notes", "Add an internal note", payloads.NoteIn, 201, OBJECT),
+    ("post", "/tickets/{ticket_id}/split", "Split a message out into a new ticket",
+     payloads.SplitIn, 201, OBJECT),
+    ("post", "/tickets/{ticket_id}/merge", "Merge this ticket into another", payloads.MergeIn,
+     200, OBJECT),
+    ("post", "/tickets/{ticket_id}/rating", "Rate a resolved ticket", payloads.RatingIn, 201,
+     OBJECT),
+    ("get", "/attachments/{attachment_id}", "Download an attachment", None, 200, None),
+    ("get", "/templates", "List canned replies", None, 200, LIST),
+    ("post", "/templates", "Create a canned reply", payloads.TemplateIn, 201, OBJECT),
+    ("get", "/templates/{template_id}", "A canned reply", None, 200, OBJECT),
+    ("patch", "/templates/{template_id}", "Change a canned reply", payloads.TemplatePatch, 200,
+     OBJECT),
+    ("delete", "/templates/{template_id}", "Delete a canned reply", None, 200, OBJECT),
+    ("post", "/templates/{template_id}/render", "Fill a canned reply for a ticket",
+     payloads.RenderIn, 200, OBJECT),
+]
+
+QUERY_PARAMETERS = {
+    "/tickets": ["department_id", "status", "priority", "assignee_id", "unassigned",
+                 "customer_id", "page", "per_page"],
+    "/customers": ["q", "limit"],
+    "/templates": ["department_id"],
+}
+
+ERROR = {"type": "object", "required": ["error", "message"],
+         "properties": {"error": {"type": "string"}, "message": {"type": "string"},
+                        "field": {"type": "string"}}}
+
+
+def document():
+    schemas = {"Error": ERROR}
+    paths = {}
+    for method, path, summary, model, status, response in OPERATIONS:
+        operation = {"summary": summary, "parameters": _parameters(path),
+                     "responses": _responses(status, response)}
+        if model is not None:
+            schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+            schemas.update(schema.pop("$defs", {}))
+            schemas[model.__name__] = schema
+            operation["requestBody"] = {"required": True, "content": {"application/json": {
+                "schema": {"$ref": f"#/components/schemas/{model.__name__}"}}}}
+        paths.setdefault(path, {})[method] = operation
+    return {"openapi": "3.0.3",
+            "info": {"title": "Help desk API", "version": "1"},
+            "servers": [{"url": "/api/v1"}],
+            "components": {"schemas": schemas, "securitySchemes": {
+                "token": {"type": "http", "scheme": "bearer"}}},
+            "security": [{"token": []}],
+            "paths": paths}
+
+
+def _parameters(path):
+    params = [{"name": part[1:-1], "in": "path", "required": True, "schema": ID}
+              for part in path.split("/") if part.startswith("{")]
+    params += [{"name": name, "in": "query", "required": False, "schema": {"type": "string"}}
+               for name in QUERY_PARAMETERS.get(path, [])]
+    return params
+
+
+def _responses(status, schema):
+    error = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+    success = {"description": "OK"}
+    if schema is not None:
+        success["content"] = {"application/json": {"schema": schema}}
+    else:
+        success["content"] = {"application/octet-stream": {"schema": {"type": "string",
+                                                                       "format": "binary"}}}
+    return {str(status): success, "400": {"description": "Invalid input", **error},
+            "401": {"description": "Not authenticated", **error},
+            "404": {"description": "Not found", **error}}
+
+
+@bp.get("/openapi.json")
+def openapi_json():
+    return document()

@@ -1,0 +1,1 @@
+"""Shared parts of the help desk: the contract, config, dependency providers, the CLI."""

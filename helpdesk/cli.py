@@ -1,0 +1,135 @@
+"""The `helpdesk` command: up, test, migrate, create-admin, demo."""
+import argparse
+import os
+import secrets
+import subprocess
+import sys
+import time
+
+import requests
+
+from helpdesk import config as settings
+from helpdesk.runner import SERVICES
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="helpdesk", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("up", help="install and start what is missing, then run everything")
+    test = commands.add_parser("test", help="run the whole test suite (starts what it needs)")
+    test.add_argument("pytest_args", nargs=argparse.REMAINDER)
+    commands.add_parser("migrate", help="create or upgrade the database schemas")
+    admin = commands.add_parser("create-admin", help="create an administrator and an API token")
+    admin.add_argument("--email", required=True)
+    admin.add_argument("--name", default="Administrator")
+    admin.add_argument("--password", help="generated and printed when not given")
+    demo = commands.add_parser("demo", help="load a demo ISP support centre")
+    demo.add_argument("--tickets", type=int, default=300)
+    args = parser.parse_args(argv)
+    try:
+        return COMMANDS[args.command](args) or 0
+    except KeyboardInterrupt:
+        return 130
+    except Exception as error:  # a CLI message, not a traceback
+        from helpdesk.infra import InfrastructureUnavailable
+        if isinstance(error, (InfrastructureUnavailable, ValueError, KeyError)):
+            print(f"helpdesk: {error}", file=sys.stderr)
+            return 2
+        raise
+
+
+def prepare(say=print):
+    from helpdesk import infra
+    from helpdesk.migrations import upgrade_all
+
+    config = settings.load()
+    infra.ensure_all(config, say=say)
+    upgrade_all(config["DATABASE_URL"])
+    return config
+
+
+def cmd_migrate(args):
+    prepare()
+    print("helpdesk: database schemas are up to date")
+
+
+def cmd_test(args):
+    from helpdesk import infra
+
+    infra.ensure_all(settings.load())
+    pytest_args = [a for a in args.pytest_args if a != "--"]
+    return subprocess.call([sys.executable, "-m", "pytest", *pytest_args])
+
+
+def cmd_create_admin(args):
+    from helpdesk import accounts
+
+    config = prepare()
+    password = args.password or secrets.token_urlsafe(12)
+    token = accounts.create_admin(config, args.email, args.name, password)
+    print(f"admin {args.email} created\n  password: {password}\n  API token: {token}")
+
+
+def cmd_demo(args):
+    from helpdesk import demo
+
+    config = prepare()
+    summary = demo.load(config, tickets=args.tickets)
+    print(f"helpdesk: demo loaded: {summary}")
+
+
+def cmd_up(args):
+    from helpdesk import accounts
+
+    config = prepare()
+    login = accounts.first_admin(config)
+    children = [start_process([name]) for name in SERVICES] + [start_process(["gateway"])]
+    url = f"http://{config['GATEWAY_ADDRESS']}"
+    try:
+        wait_healthy(url, children)
+        print(f"\nThe help desk is up at {url}  (API: {url}/api/v1, "
+              f"OpenAPI: {url}/api/v1/openapi.json, metrics: {url}/metrics)")
+        print(login)
+        print("Press Ctrl-C to stop it.")
+        while all(child.poll() is None for child in children):
+            time.sleep(1)
+        print("helpdesk: a process stopped unexpectedly; stopping the rest", file=sys.stderr)
+        return 1
+    finally:
+        stop(children)
+
+
+def start_process(argv):
+    return subprocess.Popen([sys.executable, "-m", "helpdesk.runner", *argv], env=os.environ)
+
+
+def wait_healthy(url, children, seconds=60):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if any(child.poll() is not None for child in children):
+            raise ValueError("a service exited while starting; see the messages above")
+        try:
+            if requests.get(f"{url}/healthz", timeout=2).status_code == 200:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.5)
+    raise ValueError(f"the help desk did not become healthy at {url}/healthz in {seconds} s")
+
+
+def stop(children):
+    for child in children:
+        if child.poll() is None:
+            child.terminate()
+    for child in children:
+        try:
+            child.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            child.kill()
+
+
+COMMANDS = {"up": cmd_up, "test": cmd_test, "migrate": cmd_migrate,
+            "create-admin": cmd_create_admin, "demo": cmd_demo}
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,42 @@
+"""One YAML file with ${ENV_VAR:default} substitution, nameko's own convention.
+
+Every setting can also come from the environment; keys are constants so tests reuse them.
+"""
+import os
+import re
+from pathlib import Path
+
+import yaml
+
+DATABASE_URL = "DATABASE_URL"
+AMQP_URI = "AMQP_URI"
+RABBIT_MANAGEMENT_URL = "RABBIT_MANAGEMENT_URL"
+GATEWAY_ADDRESS = "GATEWAY_ADDRESS"
+SECRET_KEY = "SECRET_KEY"
+RPC_TIMEOUT = "RPC_TIMEOUT"
+RPC_POOL_SIZE = "RPC_POOL_SIZE"
+MAX_REQUEST_BYTES = "MAX_REQUEST_BYTES"
+
+DEFAULT_CONFIG_FILE = Path(__file__).resolve().parent.parent / "config.yaml"
+
+_ENV_PATTERN = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::([^}]*))?\}")
+
+
+def _substitute(text, environ):
+    def value(match):
+        name, default = match.group(1), match.group(2)
+        if name in environ:
+            return environ[name]
+        if default is None:
+            raise KeyError(f"configuration needs the environment variable {name}")
+        return default
+
+    return _ENV_PATTERN.sub(value, text)
+
+
+def load(path=None, environ=None):
+    """Read the config file (HELPDESK_CONFIG or config.yaml at the project root)."""
+    environ = os.environ if environ is None else environ
+    path = Path(path or environ.get("HELPDESK_CONFIG") or DEFAULT_CONFIG_FILE)
+    text = _substitute(path.read_text(encoding="utf-8"), environ)
+    return yaml.safe_load(text) or {}

@@ -1,0 +1,54 @@
+"""The database dependency provider: one SQLAlchemy engine per container, a session per worker."""
+import threading
+import weakref
+
+from nameko.extensions import DependencyProvider
+from sqlalchemy import create_engine
+from sqlalchemy.orm import sessionmaker
+
+from helpdesk.config import DATABASE_URL
+
+
+def make_engine(url, pool_size=10):
+    # pre_ping: a PostgreSQL restart leaves dead pooled connections; test each before use.
+    return create_engine(url, pool_size=pool_size, max_overflow=pool_size,
+                         pool_pre_ping=True, future=True)
+
+
+def green_psycopg():
+    """Make psycopg2 yield to eventlet while it waits for PostgreSQL, if eventlet is patched."""
+    from eventlet import patcher
+    if patcher.is_monkey_patched("socket"):
+        from psycogreen.eventlet import patch_psycopg
+        patch_psycopg()
+
+
+class Database(DependencyProvider):
+    """Gives each worker its own `Session`, closed (and so rolled back if not committed)
+    when the worker ends. Domain code commits explicitly."""
+
+    def __init__(self):
+        self.sessions = weakref.WeakKeyDictionary()
+        self._lock = threading.Lock()
+
+    def setup(self):
+        green_psycopg()
+        config = self.container.config
+        self.engine = make_engine(config[DATABASE_URL], int(config.get("max_workers", 10)))
+        self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
+
+    def stop(self):
+        self.engine.dispose()
+
+    def kill(self):
+        self.engine.dispose()
+
+    def get_dependency(self, worker_ctx):
+        session = self.sessionmaker()
+        self.sessions[worker_ctx] = session
+        return session
+
+    def worker_teardown(self, worker_ctx):
+        session = self.sessions.pop(worker_ctx, None)
+        if session is not None:
+            session.close()

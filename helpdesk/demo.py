@@ -1,0 +1,105 @@
+"""A demo support centre of an internet provider: departments, agents, customers and a few
+hundred tickets in Russian and English, made through the tickets domain like real work."""
+import random
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from helpdesk.database import make_engine
+from services.tickets import access, agents, conversation, departments, lifecycle
+from services.tickets.models import Agent, Department
+
+SYSTEM = access.Actor(label="system:demo", system="demo")
+DEMO_PASSWORD = "demo-password"
+
+DEPARTMENTS = [
+    ("First line", ["support@isp.example"], None),
+    ("Billing", ["billing@isp.example"], "First line"),
+    ("Network (2nd line)", ["noc@isp.example"], "First line"),
+    ("TV", ["tv@isp.example"], "First line"),
+]
+AGENTS = [
+    ("Ирина Соколова", "irina@isp.example", "agent", ["First line"]),
+    ("Дмитрий Волков", "dmitry@isp.example", "agent", ["First line", "TV"]),
+    ("Olga Smirnova", "olga@isp.example", "agent", ["Billing"]),
+    ("Сергей Кузнецов", "sergey@isp.example", "agent", ["Network (2nd line)"]),
+    ("Anna Manager", "manager@isp.example", "manager",
+     ["First line", "Billing", "Network (2nd line)", "TV"]),
+]
+FIRST_NAMES = ["Алексей", "Мария", "Павел", "Елена", "Николай", "Татьяна", "John", "Emma",
+               "Oliver", "Sophie"]
+LAST_NAMES = ["Иванов", "Петрова", "Смирнов", "Орлова", "Фёдоров", "Brown", "Taylor", "Clark"]
+REQUESTS = {
+    "First line": [("Нет интернета", "С утра не работает интернет, роутер мигает красным."),
+                   ("No connection since yesterday", "My internet has been down since 9 pm.")],
+    "Billing": [("Двойное списание", "С карты списали оплату за ноябрь два раза."),
+                ("Invoice question", "Why is my invoice higher than my tariff?")],
+    "Network (2nd line)": [("Низкая скорость", "По тарифу 100 Мбит/с, а измерение даёт 8."),
+                           ("Packet loss", "Traceroute shows 30% loss after the second hop.")],
+    "TV": [("Не показывают каналы", "Пропали все каналы кроме первых пяти."),
+           ("TV box reboots", "The set-top box restarts every ten minutes.")],
+}
+REPLIES = ["Здравствуйте! Проверили линию, перезагрузите, пожалуйста, роутер.",
+           "Hello, we have restarted your port. Please check again.",
+           "Заявка передана инженерам второй линии."]
+
+
+def load(config, tickets=300, seed=7):
+    engine = make_engine(config["DATABASE_URL"], pool_size=1)
+    rng = random.Random(seed)
+    try:
+        with Session(engine, expire_on_commit=False) as session:
+            by_name = _departments(session)
+            staff = _agents(session, by_name)
+            for number in range(tickets):
+                _ticket(session, rng, number, by_name, staff)
+    finally:
+        engine.dispose()
+    return (f"{len(by_name)} departments, {len(staff)} agents (password {DEMO_PASSWORD!r}), "
+            f"{tickets} tickets")
+
+
+def _departments(session):
+    by_name = {d.name: d.id for d in session.scalars(select(Department))}
+    for name, addresses, parent in DEPARTMENTS:
+        if name not in by_name:
+            created = departments.create(session, SYSTEM, {
+                "name": name, "addresses": addresses, "parent_id": by_name.get(parent),
+                "signature": f"--\n{{agent_name}}\n{name}, ISP Example"})
+            by_name[name] = created["id"]
+    return by_name
+
+
+def _agents(session, by_name):
+    existing = {a.email: a for a in session.scalars(select(Agent))}
+    staff = []
+    for name, email, role, departments_of in AGENTS:
+        if email not in existing:
+            agents.create(session, SYSTEM, {"name": name, "email": email, "role": role,
+                                            "password": DEMO_PASSWORD,
+                                            "department_ids": [by_name[d] for d in departments_of]})
+        agent = session.scalar(select(Agent).where(Agent.email == email))
+        staff.append(access.resolve(session, {"agent_id": agent.id}))
+    return staff
+
+
+def _ticket(session, rng, number, by_name, staff):
+    department = rng.choice(list(REQUESTS))
+    subject, body = rng.choice(REQUESTS[department])
+    first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
+    result = conversation.ingest(session, SYSTEM, {
+        "message_id": f"<demo-{number}-{rng.random()}@mail.example>",
+        "from_address": f"customer{rng.randrange(80)}@mail.example",
+        "from_name": f"{first} {last}", "to": [DEPARTMENTS_BY_NAME[department]],
+        "subject": subject, "body_text": body})
+    agent = rng.choice([a for a in staff if a.can_see(by_name[department])])
+    roll = rng.random()
+    if roll < 0.6:
+        conversation.reply(session, agent, result["ticket_id"], {"body": rng.choice(REPLIES)})
+    if roll < 0.3:
+        lifecycle.update(session, agent, result["ticket_id"], {"status": "resolved"})
+    elif roll < 0.4:
+        conversation.note(session, agent, result["ticket_id"], {"body": "Проверить порт на коммутаторе"})
+
+
+DEPARTMENTS_BY_NAME = {name: addresses[0] for name, addresses, _ in DEPARTMENTS}

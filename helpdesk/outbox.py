@@ -1,0 +1,107 @@
+"""Transactional outbox: events are rows written in the same transaction as the change they
+announce, published after the commit, and re-published by a relay if the process died first.
+
+A consumer may see an event twice (at-least-once); every payload carries `event_id` so it
+can tell.
+"""
+import logging
+import uuid
+from datetime import datetime, timedelta, timezone
+
+from nameko.extensions import DependencyProvider
+from nameko.standalone.events import event_dispatcher
+from sqlalchemy import DateTime, String, event, select, update
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+log = logging.getLogger(__name__)
+
+_PENDING = "outbox_pending"
+_COMMITTED = "outbox_committed"
+
+
+class OutboxColumns:
+    """Mix into a declarative model of a service's own schema, e.g. tickets.event_outbox."""
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    event_type: Mapped[str] = mapped_column(String(64))
+    payload: Mapped[dict] = mapped_column(JSONB)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
+
+
+def record(session, model, event_type, payload):
+    """Add an event to the current transaction; it is published only if the transaction commits."""
+    event_id = str(uuid.uuid4())
+    payload = {**payload, "event_id": event_id}
+    session.add(model(id=event_id, event_type=event_type, payload=payload,
+                      created_at=datetime.now(timezone.utc)))
+    session.info.setdefault(_PENDING, []).append((event_id, event_type, payload))
+    return payload
+
+
+@event.listens_for(Session, "after_commit")
+def _commit_pending(session):
+    pending = session.info.pop(_PENDING, [])
+    session.info.setdefault(_COMMITTED, []).extend(pending)
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_pending(session):
+    session.info.pop(_PENDING, None)
+
+
+class EventOutbox(DependencyProvider):
+    """Publishes, when a worker ends, the events its committed transactions recorded.
+
+    `session_attr` names the service's Database dependency; `model` is the outbox table.
+    """
+
+    def __init__(self, model, session_attr="db"):
+        self.model = model
+        self.session_attr = session_attr
+
+    def setup(self):
+        self.dispatch = event_dispatcher(self.container.config)
+
+    def get_dependency(self, worker_ctx):
+        return self
+
+    def worker_result(self, worker_ctx, result=None, exc_info=None):
+        session = getattr(worker_ctx.service, self.session_attr, None)
+        if session is None:
+            return
+        committed = session.info.pop(_COMMITTED, [])
+        if committed:
+            self.publish(session, committed)
+
+    def publish(self, session, events):
+        try:
+            for _, event_type, payload in events:
+                self.dispatch(self.container.service_name, event_type, payload)
+        except Exception:  # the relay retries; the caller's change is already committed
+            log.exception("publishing events failed; the outbox relay will retry")
+            return
+        self._mark_published(session, [event_id for event_id, _, _ in events])
+
+    def _mark_published(self, session, event_ids):
+        session.rollback()
+        session.execute(update(self.model).where(self.model.id.in_(event_ids))
+                        .values(published_at=datetime.now(timezone.utc)))
+        session.commit()
+
+    def relay(self, session, older_than=timedelta(seconds=5), batch=200):
+        """Publish events left unpublished (their worker died after the commit).
+
+        SKIP LOCKED lets several replicas relay at once without publishing a row twice.
+        """
+        cutoff = datetime.now(timezone.utc) - older_than
+        rows = session.scalars(
+            select(self.model).where(self.model.published_at.is_(None),
+                                     self.model.created_at < cutoff)
+            .order_by(self.model.created_at).limit(batch).with_for_update(skip_locked=True)
+        ).all()
+        for row in rows:
+            self.dispatch(self.container.service_name, row.event_type, row.payload)
+            row.published_at = datetime.now(timezone.utc)
+        session.commit()
+        return len(rows)

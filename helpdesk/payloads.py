@@ -1,0 +1,202 @@
+"""The payloads of the tickets service's RPC calls, validated on the service side.
+
+The gateway passes request bodies through unchanged and builds its OpenAPI document from
+these same models, so the document cannot drift from what the service accepts.
+"""
+import re
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import (AfterValidator, BaseModel, ConfigDict, Field, StringConstraints,
+                      ValidationError)
+
+from helpdesk.contract import Channel, Priority, Role, Status
+from helpdesk.errors import InvalidInput
+
+MAX_BODY_CHARS = 1_000_000
+MAX_ATTACHMENT_BASE64_CHARS = 28_000_000
+
+_ADDRESS = re.compile(r"^[^@\s<>\"]+@[^@\s<>\"]+\.[^@\s<>\"]+$")
+
+
+def _address(value):
+    value = value.strip()
+    if not _ADDRESS.match(value):
+        raise ValueError("is not a mail address")
+    return value
+
+
+Address = Annotated[str, StringConstraints(max_length=320), AfterValidator(_address)]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Subject = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=998)]
+Body = Annotated[str, StringConstraints(max_length=MAX_BODY_CHARS)]
+Id = Annotated[int, Field(ge=1, le=2**62)]
+
+
+class Payload(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_max_length=MAX_ATTACHMENT_BASE64_CHARS)
+
+
+class AttachmentIn(Payload):
+    filename: Annotated[str, StringConstraints(min_length=1, max_length=500)]
+    content_type: str = "application/octet-stream"
+    content_base64: str
+
+
+class DepartmentIn(Payload):
+    name: Name
+    addresses: list[Address] = []
+    signature: Body = ""
+    parent_id: Id | None = None
+
+
+class DepartmentPatch(Payload):
+    name: Name | None = None
+    addresses: list[Address] | None = None
+    signature: Body | None = None
+    parent_id: Id | None = None
+
+
+class AgentIn(Payload):
+    name: Name
+    email: Address
+    password: Annotated[str, StringConstraints(min_length=8, max_length=200)] | None = None
+    role: Role = Role.AGENT
+    department_ids: list[Id] = []
+
+
+class AgentPatch(Payload):
+    name: Name | None = None
+    email: Address | None = None
+    password: Annotated[str, StringConstraints(min_length=8, max_length=200)] | None = None
+    role: Role | None = None
+    department_ids: list[Id] | None = None
+    active: bool | None = None
+
+
+class Credentials(Payload):
+    email: Annotated[str, StringConstraints(max_length=320)]
+    password: Annotated[str, StringConstraints(max_length=200)]
+
+
+class CustomerIn(Payload):
+    email: Address
+    name: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] = ""
+    phones: list[Annotated[str, StringConstraints(max_length=50)]] = []
+    contract_number: Annotated[str, StringConstraints(max_length=100)] | None = None
+    organisation: Annotated[str, StringConstraints(max_length=200)] | None = None
+
+
+class CustomerPatch(Payload):
+    name: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] | None = None
+    phones: list[Annotated[str, StringConstraints(max_length=50)]] | None = None
+    contract_number: Annotated[str, StringConstraints(max_length=100)] | None = None
+    organisation: Annotated[str, StringConstraints(max_length=200)] | None = None
+
+
+class TicketIn(Payload):
+    """A ticket registered by an agent: a phone call, or a request through the API."""
+    subject: Subject
+    body: Body
+    department_id: Id
+    customer_id: Id | None = None
+    customer: CustomerIn | None = None
+    channel: Channel = Channel.API
+    priority: Priority = Priority.NORMAL
+    assignee_id: Id | None = None
+
+
+class ReplyIn(Payload):
+    body: Annotated[str, StringConstraints(min_length=1, max_length=MAX_BODY_CHARS)]
+    body_html: Body | None = None
+    cc: list[Address] = []
+    status: Status | None = None
+    attachments: list[AttachmentIn] = []
+
+
+class NoteIn(Payload):
+    body: Annotated[str, StringConstraints(min_length=1, max_length=MAX_BODY_CHARS)]
+    attachments: list[AttachmentIn] = []
+
+
+class TicketPatch(Payload):
+    status: Status | None = None
+    priority: Priority | None = None
+    assignee_id: Id | None = None
+    department_id: Id | None = None
+
+
+class SplitIn(Payload):
+    message_id: Id
+
+
+class MergeIn(Payload):
+    into_ticket_id: Id
+
+
+class RatingIn(Payload):
+    score: Annotated[int, Field(ge=1, le=5)]
+    comment: Annotated[str, StringConstraints(max_length=5000)] = ""
+
+
+class TemplateIn(Payload):
+    title: Name
+    body: Annotated[str, StringConstraints(min_length=1, max_length=MAX_BODY_CHARS)]
+    department_id: Id | None = None
+
+
+class TemplatePatch(Payload):
+    title: Name | None = None
+    body: Annotated[str, StringConstraints(min_length=1, max_length=MAX_BODY_CHARS)] | None = None
+
+
+class RenderIn(Payload):
+    ticket_id: Id
+
+
+class TicketQuery(Payload):
+    department_id: Id | None = None
+    status: list[Status] = []
+    priority: Priority | None = None
+    assignee_id: Id | None = None
+    unassigned: bool = False
+    customer_id: Id | None = None
+    page: Annotated[int, Field(ge=1, le=100_000)] = 1
+    per_page: Annotated[int, Field(ge=1, le=100)] = 25
+
+
+class InboundMessage(Payload):
+    """A parsed customer mail handed over by mail ingest."""
+    message_id: Annotated[str, StringConstraints(min_length=1, max_length=998)] | None = None
+    raw_sha256: Annotated[str, StringConstraints(min_length=64, max_length=64)] | None = None
+    from_address: Address
+    from_name: Annotated[str, StringConstraints(max_length=200)] = ""
+    to: list[Annotated[str, StringConstraints(max_length=400)]] = []
+    cc: list[Annotated[str, StringConstraints(max_length=400)]] = []
+    subject: Annotated[str, StringConstraints(max_length=998)] = ""
+    body_text: Body = ""
+    body_html: Body | None = None
+    in_reply_to: Annotated[str, StringConstraints(max_length=998)] | None = None
+    references: list[Annotated[str, StringConstraints(max_length=998)]] = []
+    ticket_id: Id | None = None
+    department_id: Id | None = None
+    attachments: list[AttachmentIn] = []
+    received_at: datetime | None = None
+
+
+def parse(model, data):
+    """Validate `data` as `model`, or raise InvalidInput naming the first field at fault."""
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise InvalidInput("INVALID_INPUT", "the request body must be a JSON object")
+    try:
+        return model.model_validate(data)
+    except ValidationError as error:
+        first = error.errors()[0]
+        field = ".".join(str(part) for part in first["loc"]) or None
+        message = first["msg"]
+        if first["type"] == "extra_forbidden":
+            message = "unknown field"
+        raise InvalidInput("INVALID_INPUT", f"{field}: {message}" if field else message,
+                           field) from None

@@ -1,0 +1,83 @@
+"""Who is acting, and what they may see. Every RPC resolves its actor here first."""
+import hashlib
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from helpdesk.contract import Role
+from helpdesk.errors import Forbidden, InvalidInput, NotFound, Unauthorized
+from services.tickets.models import Agent, ApiToken, Department, Ticket
+
+
+@dataclass(frozen=True)
+class Actor:
+    label: str
+    agent_id: int | None = None
+    role: str | None = None
+    department_ids: frozenset = frozenset()
+    system: str | None = None
+
+    @property
+    def sees_every_department(self):
+        return self.system is not None or self.role == Role.ADMIN
+
+    def can_see(self, department_id):
+        return self.sees_every_department or department_id in self.department_ids
+
+
+def token_digest(token):
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def resolve(session, actor):
+    """Turn the caller's actor dict (a token, a trusted agent id, or a system name) into an Actor."""
+    if not isinstance(actor, dict):
+        raise Unauthorized("UNAUTHORIZED", "no actor given")
+    if isinstance(actor.get("system"), str) and actor["system"]:
+        return Actor(label=f"system:{actor['system']}", system=actor["system"])
+    agent = _agent_of(session, actor)
+    if agent is None:
+        raise Unauthorized("UNAUTHORIZED", "unknown API token or agent")
+    if not agent.active:
+        raise Unauthorized("AGENT_DISABLED", "this agent account is disabled")
+    return Actor(label=agent.name, agent_id=agent.id, role=agent.role,
+                 department_ids=frozenset(d.id for d in agent.departments))
+
+
+def _agent_of(session, actor):
+    if isinstance(actor.get("token"), str):
+        return session.scalar(select(Agent).join(ApiToken, ApiToken.agent_id == Agent.id)
+                              .where(ApiToken.token_sha256 == token_digest(actor["token"])))
+    if isinstance(actor.get("agent_id"), int):
+        return session.get(Agent, actor["agent_id"])
+    return None
+
+
+def require_admin(actor):
+    """Administration is for admins, and for trusted system callers (the `helpdesk` command)."""
+    if actor.role != Role.ADMIN and actor.system is None:
+        raise Forbidden("ADMIN_ONLY", "only an administrator may do this")
+
+
+def require_manager(actor):
+    if actor.role not in (Role.MANAGER, Role.ADMIN) and actor.system is None:
+        raise Forbidden("MANAGER_ONLY", "only a manager or an administrator may do this")
+
+
+def visible_ticket(session, actor, ticket_id, lock=False):
+    """The ticket if the actor may see it; a ticket in another department is reported missing."""
+    query = select(Ticket).where(Ticket.id == ticket_id)
+    if lock:
+        query = query.with_for_update()
+    ticket = session.scalar(query) if isinstance(ticket_id, int) else None
+    if ticket is None or not actor.can_see(ticket.department_id):
+        raise NotFound("TICKET_NOT_FOUND", f"ticket {ticket_id} does not exist")
+    return ticket
+
+
+def existing_department(session, department_id, field="department_id"):
+    department = session.get(Department, department_id)
+    if department is None:
+        raise InvalidInput("UNKNOWN_DEPARTMENT", f"{field}: department {department_id} does not exist",
+                           field)
+    return department

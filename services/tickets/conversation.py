@@ -1,0 +1,288 @@
+"""The conversation on a ticket: customer mail in, agent replies out, internal notes, and
+moving messages between tickets (split, merge)."""
+import base64
+import binascii
+import hashlib
+import uuid
+from datetime import datetime, timezone
+
+from sqlalchemy import func, select, text, update
+from sqlalchemy.dialects.postgresql import insert
+
+from helpdesk import contract
+from helpdesk.contract import Direction, Status
+from helpdesk.errors import Conflict, InvalidInput, NotFound
+from helpdesk.payloads import InboundMessage, MergeIn, NoteIn, ReplyIn, SplitIn, parse
+from services.tickets import access, customers, departments, history, serialise
+from services.tickets.models import Agent, Attachment, Blob, Customer, Message, Ticket
+
+REOPENED_BY_CUSTOMER = (Status.PENDING, Status.RESOLVED, Status.CLOSED)
+
+
+def reply(session, actor, ticket_id, data):
+    """An agent's answer to the customer, to be mailed by notify; the first one sets the
+    ticket's first-response time."""
+    payload = parse(ReplyIn, data)
+    ticket = access.visible_ticket(session, actor, ticket_id, lock=True)
+    customer = session.get(Customer, ticket.customer_id)
+    department = departments.get(session, ticket.department_id)
+    sender = department.addresses[0].address if department.addresses else ""
+    message = Message(ticket_id=ticket.id, direction=Direction.OUTBOUND,
+                      author_agent_id=actor.agent_id, from_address=sender,
+                      to_addresses=[customer.email], cc_addresses=payload.cc,
+                      subject=contract.tag_subject(f"Re: {ticket.subject}", ticket.id),
+                      body_text=payload.body, body_html=payload.body_html,
+                      message_id=_new_message_id(sender),
+                      in_reply_to=_last_customer_message_id(session, ticket.id))
+    _add(session, message, payload.attachments)
+    now = datetime.now(timezone.utc)
+    changes = {"status": str(payload.status or Status.OPEN)}
+    if ticket.first_response_at is None:
+        changes["first_response_at"] = now
+    history.apply_changes(session, ticket, actor, changes)
+    ticket.updated_at = now
+    announce_message(session, ticket, message)
+    session.commit()
+    return serialise.message(message, author_of(session, message))
+
+
+def note(session, actor, ticket_id, data):
+    """An internal note: seen by agents only, never mailed."""
+    payload = parse(NoteIn, data)
+    ticket = access.visible_ticket(session, actor, ticket_id, lock=True)
+    message = Message(ticket_id=ticket.id, direction=Direction.INTERNAL,
+                      author_agent_id=actor.agent_id, subject=ticket.subject,
+                      body_text=payload.body)
+    _add(session, message, payload.attachments)
+    ticket.updated_at = datetime.now(timezone.utc)
+    announce_message(session, ticket, message)
+    session.commit()
+    return serialise.message(message, author_of(session, message))
+
+
+def ingest(session, actor, data):
+    """A customer's mail: appended to its ticket or opening a new one.
+
+    Idempotent on the Message-ID (or the raw mail's sha256): the same mail handed over twice,
+    even by two callers at once, leaves one message. The advisory lock serialises the callers;
+    the unique index on message_id is the backstop.
+    """
+    payload = parse(InboundMessage, data)
+    key = _idempotency_key(payload)
+    session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
+                    {"key": key})
+    existing = session.scalar(select(Message).where(Message.message_id == key))
+    if existing is not None:
+        session.rollback()
+        return {"ticket_id": existing.ticket_id, "message_id": existing.id,
+                "created_ticket": False, "duplicate": True}
+    customer = customers.find_or_create(session, payload.from_address, payload.from_name)
+    ticket = _thread(session, payload)
+    created = ticket is None
+    if created:
+        ticket = _open_ticket(session, payload, customer)
+    message = Message(ticket_id=ticket.id, direction=Direction.INBOUND,
+                      author_customer_id=customer.id, from_address=payload.from_address,
+                      to_addresses=payload.to, cc_addresses=payload.cc,
+                      subject=payload.subject, body_text=payload.body_text,
+                      body_html=payload.body_html, message_id=key,
+                      in_reply_to=payload.in_reply_to,
+                      created_at=payload.received_at or datetime.now(timezone.utc))
+    _add(session, message, payload.attachments)
+    if created:
+        announce_created(session, ticket, message, customer)
+    else:
+        _customer_wrote_again(session, actor, ticket, message)
+    session.commit()
+    return {"ticket_id": ticket.id, "message_id": message.id, "created_ticket": created,
+            "duplicate": False}
+
+
+def _idempotency_key(payload):
+    if payload.message_id:
+        return payload.message_id.strip()
+    if payload.raw_sha256:
+        return f"<{payload.raw_sha256}@raw-sha256>"
+    raise InvalidInput("INVALID_INPUT", "message_id or raw_sha256 is required", "message_id")
+
+
+def _thread(session, payload):
+    """The ticket a mail continues: the one ingest found, else the one it answers."""
+    ticket = session.get(Ticket, payload.ticket_id) if payload.ticket_id else None
+    if ticket is None:
+        answered = [ref for ref in [payload.in_reply_to, *reversed(payload.references)] if ref]
+        if answered:
+            ticket = session.scalar(select(Ticket).join(Message, Message.ticket_id == Ticket.id)
+                                    .where(Message.message_id.in_(answered)).limit(1))
+    seen = set()
+    while ticket is not None and ticket.merged_into_id and ticket.id not in seen:
+        seen.add(ticket.id)
+        ticket = session.get(Ticket, ticket.merged_into_id)
+    return ticket
+
+
+def _open_ticket(session, payload, customer):
+    department_id = payload.department_id or _department_by_recipients(session, payload)
+    access.existing_department(session, department_id)
+    ticket = Ticket(subject=payload.subject.strip() or "(no subject)", channel="mail",
+                    status=Status.NEW, priority=contract.Priority.NORMAL,
+                    department_id=department_id, customer_id=customer.id)
+    session.add(ticket)
+    session.flush()
+    return ticket
+
+
+def _department_by_recipients(session, payload):
+    for address in [*payload.to, *payload.cc]:
+        department = departments.by_address(session, address)
+        if department is not None:
+            return department.id
+    raise InvalidInput("NO_DEPARTMENT", "no department receives mail at any recipient address",
+                       "to")
+
+
+def _customer_wrote_again(session, actor, ticket, message):
+    changes = {"status": str(Status.OPEN)} if ticket.status in REOPENED_BY_CUSTOMER else {}
+    history.apply_changes(session, ticket, actor, changes)
+    ticket.updated_at = datetime.now(timezone.utc)
+    announce_message(session, ticket, message)
+
+
+def split(session, actor, ticket_id, data):
+    """Move one message out into a new ticket of the same customer, linked to the old one."""
+    payload = parse(SplitIn, data)
+    ticket = access.visible_ticket(session, actor, ticket_id, lock=True)
+    message = session.get(Message, payload.message_id)
+    if message is None or message.ticket_id != ticket.id:
+        raise InvalidInput("MESSAGE_NOT_ON_TICKET",
+                           f"message {payload.message_id} is not on ticket {ticket.id}",
+                           "message_id")
+    remaining = session.scalar(select(func.count()).where(Message.ticket_id == ticket.id))
+    if remaining < 2:
+        raise Conflict("LAST_MESSAGE", "the only message of a ticket cannot be split out")
+    new = Ticket(subject=message.subject or ticket.subject, channel=ticket.channel,
+                 status=Status.NEW, priority=ticket.priority,
+                 department_id=ticket.department_id, customer_id=ticket.customer_id,
+                 parent_id=ticket.id)
+    session.add(new)
+    session.flush()
+    message.ticket_id = new.id
+    history.record_change(session, ticket, actor, "split", message.id, f"#{new.id}")
+    history.record_change(session, new, actor, "split_from", None, f"#{ticket.id}")
+    announce_created(session, new, message, session.get(Customer, new.customer_id))
+    history.announce(session, contract.TICKET_SPLIT,
+                     {"ticket_id": ticket.id, "new_ticket_id": new.id, "message_id": message.id,
+                      "department_id": ticket.department_id, "actor": history.actor_ref(actor)})
+    session.commit()
+    return serialise.ticket(new)
+
+
+def merge(session, actor, ticket_id, data):
+    """Merge this ticket into another: its messages move there, and it is closed."""
+    payload = parse(MergeIn, data)
+    source = access.visible_ticket(session, actor, ticket_id, lock=True)
+    target = access.visible_ticket(session, actor, payload.into_ticket_id, lock=True)
+    if source.id == target.id or target.merged_into_id:
+        raise Conflict("CANNOT_MERGE", "a ticket cannot be merged into itself or into a "
+                       "ticket that was itself merged away")
+    moved = session.execute(update(Message).where(Message.ticket_id == source.id)
+                            .values(ticket_id=target.id)).rowcount
+    history.apply_changes(session, source, actor, {"status": str(Status.CLOSED),
+                                                   "merged_into_id": target.id})
+    history.record_change(session, target, actor, "merged_from", None, f"#{source.id}")
+    target.updated_at = datetime.now(timezone.utc)
+    history.announce(session, contract.TICKET_MERGED,
+                     {"ticket_id": source.id, "into_ticket_id": target.id,
+                      "messages_moved": moved, "department_id": target.department_id,
+                      "actor": history.actor_ref(actor)})
+    session.commit()
+    return serialise.ticket(target)
+
+
+def attachment(session, actor, attachment_id):
+    """An attachment's metadata and content, if its ticket is visible to the actor."""
+    row = session.get(Attachment, attachment_id) if isinstance(attachment_id, int) else None
+    if row is not None:
+        message = session.get(Message, row.message_id)
+        try:
+            access.visible_ticket(session, actor, message.ticket_id)
+        except NotFound:
+            row = None
+    if row is None:
+        raise NotFound("ATTACHMENT_NOT_FOUND", f"attachment {attachment_id} does not exist")
+    content = session.get(Blob, row.sha256).content
+    return {**serialise.attachment(row), "content_base64": base64.b64encode(content).decode()}
+
+
+def _add(session, message, attachments):
+    session.add(message)
+    session.flush()
+    for index, item in enumerate(attachments):
+        try:
+            content = base64.b64decode(item.content_base64, validate=True)
+        except (binascii.Error, ValueError):
+            raise InvalidInput("INVALID_ATTACHMENT", f"attachment {item.filename!r} is not "
+                               "valid base64", f"attachments.{index}.content_base64") from None
+        digest = hashlib.sha256(content).hexdigest()
+        session.execute(insert(Blob).values(sha256=digest, content=content)
+                        .on_conflict_do_nothing())
+        session.add(Attachment(message_id=message.id, filename=item.filename,
+                               content_type=item.content_type, size=len(content), sha256=digest))
+    session.flush()
+    session.refresh(message, ["attachments"])
+
+
+def _new_message_id(sender):
+    domain = sender.rpartition("@")[2] or "helpdesk.invalid"
+    return f"<{uuid.uuid4().hex}@{domain}>"
+
+
+def _last_customer_message_id(session, ticket_id):
+    return session.scalar(select(Message.message_id)
+                          .where(Message.ticket_id == ticket_id,
+                                 Message.direction == Direction.INBOUND,
+                                 Message.message_id.is_not(None))
+                          .order_by(Message.created_at.desc(), Message.id.desc()).limit(1))
+
+
+def author_of(session, message):
+    return with_authors(session, [message])[0]["author"] if message else None
+
+
+def with_authors(session, messages):
+    """Messages as dicts, each naming who wrote it (a disabled agent keeps their name)."""
+    agent_ids = {m.author_agent_id for m in messages if m.author_agent_id}
+    customer_ids = {m.author_customer_id for m in messages if m.author_customer_id}
+    agents = {a.id: a for a in session.scalars(select(Agent).where(Agent.id.in_(agent_ids)))}
+    people = {c.id: c for c in session.scalars(select(Customer)
+                                                .where(Customer.id.in_(customer_ids)))}
+    result = []
+    for message in messages:
+        if message.author_agent_id in agents:
+            agent = agents[message.author_agent_id]
+            author = {"kind": "agent", "id": agent.id, "name": agent.name,
+                      "active": agent.active}
+        elif message.author_customer_id in people:
+            person = people[message.author_customer_id]
+            author = {"kind": "customer", "id": person.id, "name": person.name,
+                      "email": person.email}
+        else:
+            author = {"kind": "system", "id": None, "name": "system"}
+        result.append(serialise.message(message, author))
+    return result
+
+
+def announce_created(session, ticket, message, customer):
+    history.announce(session, contract.TICKET_CREATED,
+                     {"ticket": serialise.ticket(ticket), "message_id": message.id,
+                      "customer": {"id": customer.id, "email": customer.email,
+                                   "name": customer.name}})
+
+
+def announce_message(session, ticket, message):
+    history.announce(session, contract.MESSAGE_ADDED,
+                     {"ticket_id": ticket.id, "department_id": ticket.department_id,
+                      "message_id": message.id, "direction": message.direction,
+                      "author_agent_id": message.author_agent_id,
+                      "author_customer_id": message.author_customer_id,
+                      "created_at": message.created_at.isoformat()})

@@ -1,0 +1,65 @@
+"""Customers: found by email, phone or contract number; created on first contact."""
+from sqlalchemy import func, or_, select
+from sqlalchemy.dialects.postgresql import insert
+
+from helpdesk.errors import Conflict, NotFound
+from helpdesk.payloads import CustomerIn, CustomerPatch, parse
+from services.tickets import serialise
+from services.tickets.models import Customer
+
+
+def find(session, text, limit=20):
+    """Customers whose email, name, phone or contract number matches `text` (what the first
+    line types while the caller is on the phone)."""
+    text = (text or "").strip()
+    query = select(Customer).order_by(Customer.name, Customer.id).limit(min(limit, 100))
+    if text:
+        like = f"%{text.lower()}%"
+        query = query.where(or_(func.lower(Customer.email).like(like),
+                                func.lower(Customer.name).like(like),
+                                Customer.contract_number == text,
+                                Customer.phones.any(text)))
+    return [serialise.customer(row) for row in session.scalars(query)]
+
+
+def get(session, customer_id):
+    customer = session.get(Customer, customer_id) if isinstance(customer_id, int) else None
+    if customer is None:
+        raise NotFound("CUSTOMER_NOT_FOUND", f"customer {customer_id} does not exist")
+    return customer
+
+
+def create(session, data):
+    payload = parse(CustomerIn, data)
+    if _by_email(session, payload.email) is not None:
+        raise Conflict("CUSTOMER_EXISTS", f"a customer with email {payload.email} exists")
+    customer = Customer(**payload.model_dump())
+    session.add(customer)
+    session.commit()
+    return serialise.customer(customer)
+
+
+def update(session, customer_id, data):
+    payload = parse(CustomerPatch, data)
+    customer = get(session, customer_id)
+    for name, value in payload.model_dump(exclude_unset=True).items():
+        setattr(customer, name, value if value is not None or name != "phones" else [])
+    session.commit()
+    return serialise.customer(customer)
+
+
+def find_or_create(session, email, name="", **details):
+    """The customer with this email (case-insensitive), created if new; safe under concurrency."""
+    customer = _by_email(session, email)
+    if customer is not None:
+        if name and not customer.name:
+            customer.name = name
+        return customer
+    values = {"phones": [], **details, "email": email, "name": name or "", "created_at": func.now()}
+    session.execute(insert(Customer).values(**values)
+                    .on_conflict_do_nothing())
+    return _by_email(session, email)
+
+
+def _by_email(session, email):
+    return session.scalar(select(Customer).where(func.lower(Customer.email) == email.lower()))

@@ -1,0 +1,194 @@
+"""The tickets service: entrypoints only. Every call names its actor; access is checked in
+the domain modules, and events go out through the outbox after the commit."""
+from nameko.rpc import rpc
+from nameko.timer import timer
+from sqlalchemy import text
+
+from helpdesk.database import Database
+from helpdesk.metrics import EntrypointMetrics
+from helpdesk.outbox import EventOutbox
+from services.tickets import (access, agents, conversation, customers, departments, lifecycle,
+                              serialise, templates)
+from services.tickets.models import OutboxEvent
+
+
+class TicketsService:
+    name = "tickets"
+
+    db = Database()
+    outbox = EventOutbox(OutboxEvent)
+    metrics = EntrypointMetrics()
+
+    def _actor(self, actor):
+        return access.resolve(self.db, actor)
+
+    # --- who is calling -------------------------------------------------------------------
+    @rpc
+    def login(self, credentials):
+        """Check an agent's email and password; returns the agent."""
+        return serialise.agent(agents.login(self.db, credentials))
+
+    @rpc
+    def issue_token(self, credentials, label=""):
+        """A new API token for the agent with these credentials (shown once)."""
+        agent = agents.login(self.db, credentials)
+        return {"token": agents.issue_token(self.db, agent, label), "agent": serialise.agent(agent)}
+
+    @rpc
+    def whoami(self, actor):
+        actor = self._actor(actor)
+        if actor.agent_id is None:
+            return {"system": actor.system}
+        return serialise.agent(agents.get(self.db, actor, actor.agent_id))
+
+    # --- departments and agents -----------------------------------------------------------
+    @rpc
+    def list_departments(self, actor):
+        self._actor(actor)
+        return departments.list_all(self.db)
+
+    @rpc
+    def get_department(self, actor, department_id):
+        self._actor(actor)
+        return serialise.department(departments.get(self.db, department_id))
+
+    @rpc
+    def create_department(self, actor, data):
+        return departments.create(self.db, self._actor(actor), data)
+
+    @rpc
+    def update_department(self, actor, department_id, data):
+        return departments.update(self.db, self._actor(actor), department_id, data)
+
+    @rpc
+    def department_for_address(self, actor, address):
+        """The department that receives mail at `address` (mail routing), or None."""
+        self._actor(actor)
+        department = departments.by_address(self.db, address)
+        return serialise.department(department) if department else None
+
+    @rpc
+    def list_agents(self, actor):
+        return agents.list_all(self.db, self._actor(actor))
+
+    @rpc
+    def get_agent(self, actor, agent_id):
+        return serialise.agent(agents.get(self.db, self._actor(actor), agent_id))
+
+    @rpc
+    def create_agent(self, actor, data):
+        return agents.create(self.db, self._actor(actor), data)
+
+    @rpc
+    def update_agent(self, actor, agent_id, data):
+        return agents.update(self.db, self._actor(actor), agent_id, data)
+
+    # --- customers ------------------------------------------------------------------------
+    @rpc
+    def find_customers(self, actor, text="", limit=20):
+        self._actor(actor)
+        return customers.find(self.db, text, limit)
+
+    @rpc
+    def get_customer(self, actor, customer_id):
+        self._actor(actor)
+        return serialise.customer(customers.get(self.db, customer_id))
+
+    @rpc
+    def create_customer(self, actor, data):
+        self._actor(actor)
+        return customers.create(self.db, data)
+
+    @rpc
+    def update_customer(self, actor, customer_id, data):
+        self._actor(actor)
+        return customers.update(self.db, customer_id, data)
+
+    # --- tickets --------------------------------------------------------------------------
+    @rpc
+    def create_ticket(self, actor, data):
+        return lifecycle.create(self.db, self._actor(actor), data)
+
+    @rpc
+    def ingest_message(self, actor, data):
+        """A parsed inbound mail; idempotent on its Message-ID (or raw sha256)."""
+        return conversation.ingest(self.db, self._actor(actor), data)
+
+    @rpc
+    def get_ticket(self, actor, ticket_id):
+        """The ticket with its full history: messages with their authors, audit log, rating."""
+        return lifecycle.full(self.db, self._actor(actor), ticket_id)
+
+    @rpc
+    def list_tickets(self, actor, query=None):
+        return lifecycle.find(self.db, self._actor(actor), query or {})
+
+    @rpc
+    def ticket_counts(self, actor):
+        return lifecycle.counts(self.db, self._actor(actor))
+
+    @rpc
+    def update_ticket(self, actor, ticket_id, data):
+        """Status, priority, assignee (None to unassign) and department, each audited."""
+        return lifecycle.update(self.db, self._actor(actor), ticket_id, data)
+
+    @rpc
+    def reply(self, actor, ticket_id, data):
+        return conversation.reply(self.db, self._actor(actor), ticket_id, data)
+
+    @rpc
+    def add_note(self, actor, ticket_id, data):
+        return conversation.note(self.db, self._actor(actor), ticket_id, data)
+
+    @rpc
+    def split_ticket(self, actor, ticket_id, data):
+        return conversation.split(self.db, self._actor(actor), ticket_id, data)
+
+    @rpc
+    def merge_ticket(self, actor, ticket_id, data):
+        return conversation.merge(self.db, self._actor(actor), ticket_id, data)
+
+    @rpc
+    def get_attachment(self, actor, attachment_id):
+        return conversation.attachment(self.db, self._actor(actor), attachment_id)
+
+    @rpc
+    def rate_ticket(self, actor, ticket_id, data):
+        return lifecycle.rate(self.db, self._actor(actor), ticket_id, data)
+
+    # --- canned replies -------------------------------------------------------------------
+    @rpc
+    def list_templates(self, actor, department_id=None):
+        return templates.list_visible(self.db, self._actor(actor), department_id)
+
+    @rpc
+    def get_template(self, actor, template_id):
+        return serialise.template(templates.get(self.db, self._actor(actor), template_id))
+
+    @rpc
+    def create_template(self, actor, data):
+        return templates.create(self.db, self._actor(actor), data)
+
+    @rpc
+    def update_template(self, actor, template_id, data):
+        return templates.update(self.db, self._actor(actor), template_id, data)
+
+    @rpc
+    def delete_template(self, actor, template_id):
+        return templates.delete(self.db, self._actor(actor), template_id)
+
+    @rpc
+    def render_template(self, actor, template_id, data):
+        return templates.render(self.db, self._actor(actor), template_id, data)
+
+    # --- housekeeping ---------------------------------------------------------------------
+    @timer(interval=5)
+    def relay_events(self):
+        """Publish events whose worker died between the commit and the publish."""
+        self.outbox.relay(self.db)
+
+    @rpc
+    def health(self):
+        """Whether this service reaches its database."""
+        self.db.execute(text("SELECT 1"))
+        return {"database": "ok"}

@@ -1,0 +1,112 @@
+"""ingest_message in a real nameko container on RabbitMQ and PostgreSQL."""
+import eventlet
+from nameko.standalone.rpc import ClusterRpcProxy
+from sqlalchemy import func, select
+
+from helpdesk import contract
+from services.tickets.models import Message, Ticket
+from services.tickets.service import TicketsService
+from tests import fixtures
+
+INGEST = contract.system("ingest")
+
+
+def mail(message_id, **extra):
+    return {"message_id": message_id, "from_address": "anna@mail.example", "from_name": "Анна",
+            "to": ["support@isp.example"], "subject": "Нет интернета",
+            "body_text": "С утра нет подключения", **extra}
+
+
+def start_replicas(container_factory, config, count):
+    containers = [container_factory(TicketsService, config) for _ in range(count)]
+    for container in containers:
+        container.start()
+    return containers
+
+
+def count_messages(db, message_id):
+    db.rollback()
+    return db.scalar(select(func.count()).select_from(Message)
+                     .where(Message.message_id == message_id))
+
+
+def test_same_message_id_twice_leaves_one_message(container_factory, config, db):
+    fixtures.department(db, "First line", ["support@isp.example"])
+    start_replicas(container_factory, config, 1)
+    with ClusterRpcProxy(config) as rpc:
+        first = rpc.tickets.ingest_message(INGEST, mail("<a1@mail.example>"))
+        second = rpc.tickets.ingest_message(INGEST, mail("<a1@mail.example>"))
+    assert first["created_ticket"] and not first["duplicate"]
+    assert second == {**first, "created_ticket": False, "duplicate": True}
+    assert count_messages(db, "<a1@mail.example>") == 1
+    assert db.scalar(select(func.count()).select_from(Ticket)) == 1
+
+
+def test_concurrent_callers_on_two_replicas_leave_one_message(container_factory, config, db):
+    fixtures.department(db, "First line", ["support@isp.example"])
+    start_replicas(container_factory, config, 2)
+    pool = eventlet.GreenPool()
+
+    def deliver(_):
+        with ClusterRpcProxy(config) as rpc:
+            return rpc.tickets.ingest_message(INGEST, mail("<race@mail.example>"))
+
+    results = list(pool.imap(deliver, range(8)))
+    assert len({r["ticket_id"] for r in results}) == 1
+    assert sum(not r["duplicate"] for r in results) == 1
+    assert count_messages(db, "<race@mail.example>") == 1
+    assert db.scalar(select(func.count()).select_from(Ticket)) == 1
+
+
+def test_answer_lands_on_the_same_ticket_and_reopens_it(container_factory, config, db):
+    fixtures.department(db, "First line", ["support@isp.example"])
+    start_replicas(container_factory, config, 1)
+    with ClusterRpcProxy(config) as rpc:
+        first = rpc.tickets.ingest_message(INGEST, mail("<q1@mail.example>"))
+        rpc.tickets.update_ticket(INGEST, first["ticket_id"], {"status": "resolved"})
+        answer = rpc.tickets.ingest_message(INGEST, mail(
+            "<q2@mail.example>", subject="Re: Нет интернета",
+            in_reply_to="<q1@mail.example>"))
+        ticket = rpc.tickets.get_ticket(INGEST, first["ticket_id"])
+    assert answer["ticket_id"] == first["ticket_id"] and not answer["created_ticket"]
+    assert ticket["status"] == "open"
+    assert [m["message_id"] for m in ticket["messages"]] == ["<q1@mail.example>",
+                                                             "<q2@mail.example>"]
+
+
+def test_mail_to_an_address_no_department_receives_is_refused(container_factory, config, db):
+    start_replicas(container_factory, config, 1)
+    with ClusterRpcProxy(config) as rpc:
+        try:
+            rpc.tickets.ingest_message(INGEST, mail("<lost@mail.example>"))
+        except Exception as error:  # the registered class comes back, not a RemoteError
+            assert error.code == "NO_DEPARTMENT"
+        else:
+            raise AssertionError("a mail without a department was accepted")
+    assert count_messages(db, "<lost@mail.example>") == 0
+
+
+def test_events_are_published_after_commit(container_factory, config, db, rabbit_config):
+    from nameko.events import event_handler
+
+    received = []
+
+    class Listener:
+        name = "listener"
+
+        @event_handler("tickets", contract.TICKET_CREATED)
+        def created(self, payload):
+            received.append(payload)
+
+    listener = container_factory(Listener, config)
+    listener.start()
+    fixtures.department(db, "First line", ["support@isp.example"])
+    start_replicas(container_factory, config, 1)
+    with ClusterRpcProxy(config) as rpc:
+        result = rpc.tickets.ingest_message(INGEST, mail("<ev@mail.example>"))
+    for _ in range(100):
+        if received:
+            break
+        eventlet.sleep(0.05)
+    assert [p["ticket"]["id"] for p in received] == [result["ticket_id"]]
+    assert received[0]["event_id"]
