@@ -25,14 +25,19 @@ def main(argv=None):
     admin.add_argument("--password", help="generated and printed when not given")
     demo = commands.add_parser("demo", help="load a demo ISP support centre")
     demo.add_argument("--tickets", type=int, default=300)
-    args = parser.parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["test"]:  # everything after `test` belongs to pytest, options included
+        args = argparse.Namespace(command="test", pytest_args=argv[1:])
+    else:
+        args = parser.parse_args(argv)
     try:
         return COMMANDS[args.command](args) or 0
     except KeyboardInterrupt:
         return 130
     except Exception as error:  # a CLI message, not a traceback
+        from helpdesk.errors import HelpdeskError
         from helpdesk.infra import InfrastructureUnavailable
-        if isinstance(error, (InfrastructureUnavailable, ValueError, KeyError)):
+        if isinstance(error, (InfrastructureUnavailable, HelpdeskError, ValueError, KeyError)):
             print(f"helpdesk: {error}", file=sys.stderr)
             return 2
         raise

@@ -91,6 +91,7 @@ def _ticket(session, rng, number, by_name, staff):
         "message_id": f"<demo-{number}-{rng.random()}@mail.example>",
         "from_address": f"customer{rng.randrange(80)}@mail.example",
         "from_name": f"{first} {last}", "to": [DEPARTMENTS_BY_NAME[department]],
+        "department_id": by_name[department],
         "subject": subject, "body_text": body})
     agent = rng.choice([a for a in staff if a.can_see(by_name[department])])
     roll = rng.random()

@@ -9,7 +9,7 @@ import uuid
 from datetime import datetime, timedelta, timezone
 
 from nameko.extensions import DependencyProvider
-from nameko.standalone.events import event_dispatcher
+from nameko.standalone.events import event_dispatcher, get_event_exchange
 from sqlalchemy import DateTime, String, event, select, update
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -61,7 +61,10 @@ class EventOutbox(DependencyProvider):
         self.session_attr = session_attr
 
     def setup(self):
-        self.dispatch = event_dispatcher(self.container.config)
+        config = self.container.config
+        # declare the exchange with every publish: an undeclared exchange refuses the publish
+        exchange = get_event_exchange(self.container.service_name, config)
+        self.dispatch = event_dispatcher(config, declare=[exchange])
 
     def get_dependency(self, worker_ctx):
         return self
