@@ -2,6 +2,7 @@
 import argparse
 import os
 import secrets
+import signal
 import subprocess
 import sys
 import time
@@ -88,6 +89,8 @@ def cmd_up(args):
 
     config = prepare()
     login = accounts.first_admin(config)
+    # a plain `kill` must stop the children too, as Ctrl-C does
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     children = [start_process([name]) for name in SERVICES] + [start_process(["gateway"])]
     url = f"http://{config['GATEWAY_ADDRESS']}"
     try:

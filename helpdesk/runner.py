@@ -23,7 +23,8 @@ def run_service(name, config):
 
     runner = ServiceRunner(config)
     runner.add_service(service_class(name))
-    signal.signal(signal.SIGTERM, lambda *_: eventlet.spawn_n(runner.stop))
+    for signum in (signal.SIGTERM, signal.SIGINT):  # Ctrl-C reaches the whole process group
+        signal.signal(signum, lambda *_: eventlet.spawn_n(runner.stop))
     runner.start()
     runner.wait()
 
