@@ -4,13 +4,13 @@ import os
 import socket
 import subprocess
 import sys
-import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
 from sqlalchemy.orm import Session
 
+from helpdesk.cli import wait_healthy
 from tests import fixtures
 
 
@@ -30,16 +30,7 @@ def running(config, engine):
                  for name in ("tickets", "gateway")]
     url = f"http://{address}"
     try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                if requests.get(f"{url}/healthz", timeout=2).status_code == 200:
-                    break
-            except requests.RequestException:
-                pass
-            time.sleep(0.2)
-        else:
-            pytest.fail("the help desk did not become healthy within 30 s")
+        wait_healthy(url, processes, seconds=30)
         yield url
     finally:
         for process in processes:
