@@ -1,5 +1,4 @@
 """The database dependency provider: one SQLAlchemy engine per container, a session per worker."""
-import threading
 import weakref
 
 from nameko.extensions import DependencyProvider
@@ -29,7 +28,6 @@ class Database(DependencyProvider):
 
     def __init__(self):
         self.sessions = weakref.WeakKeyDictionary()
-        self._lock = threading.Lock()
 
     def setup(self):
         green_psycopg()

@@ -18,6 +18,7 @@ DEPARTMENTS = [
     ("Network (2nd line)", ["noc@isp.example"], "First line"),
     ("TV", ["tv@isp.example"], "First line"),
 ]
+DEPARTMENTS_BY_NAME = {name: addresses[0] for name, addresses, _ in DEPARTMENTS}
 AGENTS = [
     ("Ирина Соколова", "irina@isp.example", "agent", ["First line"]),
     ("Дмитрий Волков", "dmitry@isp.example", "agent", ["First line", "TV"]),
@@ -101,6 +102,3 @@ def _ticket(session, rng, number, by_name, staff):
         lifecycle.update(session, agent, result["ticket_id"], {"status": "resolved"})
     elif roll < 0.4:
         conversation.note(session, agent, result["ticket_id"], {"body": "Проверить порт на коммутаторе"})
-
-
-DEPARTMENTS_BY_NAME = {name: addresses[0] for name, addresses, _ in DEPARTMENTS}

@@ -5,7 +5,6 @@ import eventlet
 
 eventlet.monkey_patch()  # noqa: E402 -- nameko needs it before anything opens a socket
 
-import os
 import uuid
 
 import psycopg2

@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 
 from helpdesk import contract
 from helpdesk.contract import Status
-from helpdesk.errors import Conflict, InvalidInput, NotFound
+from helpdesk.errors import Conflict, InvalidInput
 from helpdesk.payloads import RatingIn, TicketIn, TicketPatch, TicketQuery, parse
 from services.tickets import access, conversation, customers, history, serialise
 from services.tickets.models import Agent, AuditEntry, Message, Rating, Ticket
@@ -169,8 +169,3 @@ def rate(session, actor, ticket_id, data):
                       "comment": payload.comment})
     session.commit()
     return serialise.rating(rating)
-
-
-def require_exists(session, ticket_id):
-    if session.get(Ticket, ticket_id) is None:
-        raise NotFound("TICKET_NOT_FOUND", f"ticket {ticket_id} does not exist")
