@@ -45,21 +45,38 @@ TICKET_SPLIT = "ticket_split"
 TICKET_MERGED = "ticket_merged"
 RATING_RECEIVED = "rating_received"
 
-# The ticket tag in mail subjects: "Re: No internet [#1234]".
-SUBJECT_TAG = "[#{number}]"
-_SUBJECT_TAG_PATTERN = re.compile(r"\[#(\d{1,12})\]")
+# The ticket tag in mail subjects: "Re: No internet [#1234]". The prefix is configurable
+# (TICKET_TAG_PREFIX), so two help desks mailing each other do not grab each other's tags.
+DEFAULT_TAG_PREFIX = "#"
 
 
-def tag_subject(subject, number):
+def tag_subject(subject, number, prefix=DEFAULT_TAG_PREFIX):
     """Add the ticket tag to a subject, once."""
-    tag = SUBJECT_TAG.format(number=number)
+    tag = f"[{prefix}{number}]"
     return subject if tag in subject else f"{subject} {tag}".strip()
 
 
-def ticket_number_in(subject):
+def ticket_number_in(subject, prefix=DEFAULT_TAG_PREFIX):
     """The ticket number tagged in a subject, or None."""
-    match = _SUBJECT_TAG_PATTERN.search(subject or "")
+    match = re.search(r"\[" + re.escape(prefix) + r"\s?(\d{1,12})\]", subject or "")
     return int(match.group(1)) if match else None
+
+
+# The Message-IDs of the mail we send name their ticket, so a reply threads even when the
+# customer's client drops the subject tag: <hd.1234.5678.a1b2c3@support.example.net>.
+_OWN_MESSAGE_ID = re.compile(r"<?hd\.(\d{1,12})\.(\d{1,12})\.[0-9a-z]+@([^>\s]+)>?", re.I)
+
+
+def own_message_id(ticket_id, message_id, domain, nonce):
+    return f"<hd.{ticket_id}.{message_id}.{nonce}@{domain}>"
+
+
+def ticket_number_in_message_id(value, own_domains):
+    """The ticket named by one of our own Message-IDs (only for domains we send from)."""
+    match = _OWN_MESSAGE_ID.fullmatch((value or "").strip())
+    if match and match.group(3).lower() in own_domains:
+        return int(match.group(1))
+    return None
 
 
 # Who is acting, as passed in every RPC call of the tickets service.
