@@ -63,18 +63,18 @@ def ticket_number_in(subject, prefix=DEFAULT_TAG_PREFIX):
 
 
 # The Message-IDs of the mail we send name their ticket, so a reply threads even when the
-# customer's client drops the subject tag: <hd.1234.5678.a1b2c3@support.example.net>.
-_OWN_MESSAGE_ID = re.compile(r"<?hd\.(\d{1,12})\.(\d{1,12})\.[0-9a-z]+@([^>\s]+)>?", re.I)
+# customer's client drops the subject tag: <hd.1234.a1b2c3@support.example.net>.
+_OWN_MESSAGE_ID = re.compile(r"<?hd\.(\d{1,12})\.[0-9a-z.]+@([^>\s]+)>?", re.I)
 
 
-def own_message_id(ticket_id, message_id, domain, nonce):
-    return f"<hd.{ticket_id}.{message_id}.{nonce}@{domain}>"
+def own_message_id(ticket_id, domain, nonce):
+    return f"<hd.{ticket_id}.{nonce}@{domain}>"
 
 
 def ticket_number_in_message_id(value, own_domains):
     """The ticket named by one of our own Message-IDs (only for domains we send from)."""
     match = _OWN_MESSAGE_ID.fullmatch((value or "").strip())
-    if match and match.group(3).lower() in own_domains:
+    if match and match.group(2).lower() in own_domains:
         return int(match.group(1))
     return None
 

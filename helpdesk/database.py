@@ -2,10 +2,21 @@
 import weakref
 
 from nameko.extensions import DependencyProvider
-from sqlalchemy import create_engine
+from sqlalchemy import MetaData, create_engine
 from sqlalchemy.orm import sessionmaker
 
 from helpdesk.config import DATABASE_URL
+
+
+def schema_metadata(schema):
+    """The metadata of one service's schema, with constraint names Alembic can rely on."""
+    return MetaData(schema=schema, naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    })
 
 
 def make_engine(url, pool_size=10):

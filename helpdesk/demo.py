@@ -6,7 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from helpdesk.database import make_engine
-from services.tickets import access, agents, conversation, departments, lifecycle
+from services.tickets import access, agents, conversation, departments, inbound, lifecycle
 from services.tickets.models import Agent, Department
 
 SYSTEM = access.Actor(label="system:demo", system="demo")
@@ -88,7 +88,7 @@ def _ticket(session, rng, number, by_name, staff):
     department = rng.choice(list(REQUESTS))
     subject, body = rng.choice(REQUESTS[department])
     first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
-    result = conversation.ingest(session, SYSTEM, {
+    result = inbound.ingest(session, SYSTEM, {
         "message_id": f"<demo-{number}-{rng.random()}@mail.example>",
         "from_address": f"customer{rng.randrange(80)}@mail.example",
         "from_name": f"{first} {last}", "to": [DEPARTMENTS_BY_NAME[department]],

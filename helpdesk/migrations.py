@@ -5,7 +5,7 @@ from alembic import command
 from alembic.config import Config
 
 ROOT = Path(__file__).resolve().parent.parent
-SERVICES_WITH_SCHEMAS = ("tickets",)
+SERVICES_WITH_SCHEMAS = ("tickets", "ingest")
 
 
 def alembic_config(service, database_url):
@@ -18,3 +18,19 @@ def alembic_config(service, database_url):
 def upgrade_all(database_url):
     for service in SERVICES_WITH_SCHEMAS:
         command.upgrade(alembic_config(service, database_url), "head")
+
+
+def run_online(context, schema, metadata):
+    """The body of every service's Alembic env.py: its own schema, its own version table."""
+    from sqlalchemy import create_engine, text
+    engine = create_engine(context.config.get_main_option("sqlalchemy.url"))
+    with engine.connect() as connection:
+        connection.execute(text(f"CREATE SCHEMA IF NOT EXISTS {schema}"))
+        connection.commit()
+        context.configure(connection=connection, target_metadata=metadata,
+                          version_table_schema=schema, include_schemas=True,
+                          include_name=lambda name, type_, parent: (
+                              type_ != "schema" or name == schema))
+        with context.begin_transaction():
+            context.run_migrations()
+    engine.dispose()

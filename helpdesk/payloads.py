@@ -41,6 +41,8 @@ class AttachmentIn(Payload):
     filename: Annotated[str, StringConstraints(min_length=1, max_length=500)]
     content_type: str = "application/octet-stream"
     content_base64: str
+    content_id: Annotated[str, StringConstraints(max_length=500)] | None = None
+    inline: bool = False
 
 
 class DepartmentIn(Payload):
@@ -165,6 +167,15 @@ class TicketQuery(Payload):
     per_page: Annotated[int, Field(ge=1, le=100)] = 25
 
 
+class BounceIn(Payload):
+    """A delivery report about a mail we sent."""
+    original_message_id: Annotated[str, StringConstraints(max_length=998)] | None = None
+    action: Annotated[str, StringConstraints(max_length=40)] = "failed"
+    status: Annotated[str, StringConstraints(max_length=40)] | None = None
+    recipients: list[Annotated[str, StringConstraints(max_length=400)]] = []
+    diagnostic: Annotated[str, StringConstraints(max_length=4000)] = ""
+
+
 class InboundMessage(Payload):
     """A parsed customer mail handed over by mail ingest."""
     message_id: Annotated[str, StringConstraints(min_length=1, max_length=998)] | None = None
@@ -182,6 +193,9 @@ class InboundMessage(Payload):
     department_id: Id | None = None
     attachments: list[AttachmentIn] = []
     received_at: datetime | None = None
+    raw_mail_id: Id | None = None
+    auto_reply: bool = False          # never opens a ticket, never reopens one
+    bounce: BounceIn | None = None    # goes to the ticket of the bounced mail as a note
 
 
 def parse(model, data):

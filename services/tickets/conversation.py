@@ -12,11 +12,9 @@ from sqlalchemy.dialects.postgresql import insert
 from helpdesk import contract
 from helpdesk.contract import Direction, Status
 from helpdesk.errors import Conflict, InvalidInput, NotFound
-from helpdesk.payloads import InboundMessage, MergeIn, NoteIn, ReplyIn, SplitIn, parse
+from helpdesk.payloads import MergeIn, NoteIn, ReplyIn, SplitIn, parse
 from services.tickets import access, customers, departments, history, serialise
 from services.tickets.models import Agent, Attachment, Blob, Customer, Message, Ticket
-
-REOPENED_BY_CUSTOMER = (Status.PENDING, Status.RESOLVED, Status.CLOSED)
 
 
 def reply(session, actor, ticket_id, data):
@@ -32,9 +30,9 @@ def reply(session, actor, ticket_id, data):
                       to_addresses=[customer.email], cc_addresses=payload.cc,
                       subject=contract.tag_subject(f"Re: {ticket.subject}", ticket.id),
                       body_text=payload.body, body_html=payload.body_html,
-                      message_id=_new_message_id(sender),
+                      message_id=_new_message_id(ticket.id, sender),
                       in_reply_to=_last_customer_message_id(session, ticket.id))
-    _add(session, message, payload.attachments)
+    add_message(session, message, payload.attachments)
     now = datetime.now(timezone.utc)
     changes = {"status": str(payload.status or Status.OPEN)}
     if ticket.first_response_at is None:
@@ -53,99 +51,11 @@ def note(session, actor, ticket_id, data):
     message = Message(ticket_id=ticket.id, direction=Direction.INTERNAL,
                       author_agent_id=actor.agent_id, subject=ticket.subject,
                       body_text=payload.body)
-    _add(session, message, payload.attachments)
+    add_message(session, message, payload.attachments)
     ticket.updated_at = datetime.now(timezone.utc)
     announce_message(session, ticket, message)
     session.commit()
     return serialise.message(message, author_of(session, message))
-
-
-def ingest(session, actor, data):
-    """A customer's mail: appended to its ticket or opening a new one.
-
-    Idempotent on the Message-ID (or the raw mail's sha256): the same mail handed over twice,
-    even by two callers at once, leaves one message. The advisory lock serialises the callers;
-    the unique index on message_id is the backstop.
-    """
-    payload = parse(InboundMessage, data)
-    key = _idempotency_key(payload)
-    session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
-                    {"key": key})
-    existing = session.scalar(select(Message).where(Message.message_id == key))
-    if existing is not None:
-        session.rollback()
-        return {"ticket_id": existing.ticket_id, "message_id": existing.id,
-                "created_ticket": False, "duplicate": True}
-    customer = customers.find_or_create(session, payload.from_address, payload.from_name)
-    ticket = _thread(session, payload)
-    created = ticket is None
-    if created:
-        ticket = _open_ticket(session, payload, customer)
-    message = Message(ticket_id=ticket.id, direction=Direction.INBOUND,
-                      author_customer_id=customer.id, from_address=payload.from_address,
-                      to_addresses=payload.to, cc_addresses=payload.cc,
-                      subject=payload.subject, body_text=payload.body_text,
-                      body_html=payload.body_html, message_id=key,
-                      in_reply_to=payload.in_reply_to,
-                      created_at=payload.received_at or datetime.now(timezone.utc))
-    _add(session, message, payload.attachments)
-    if created:
-        announce_created(session, ticket, message, customer)
-    else:
-        _customer_wrote_again(session, actor, ticket, message)
-    session.commit()
-    return {"ticket_id": ticket.id, "message_id": message.id, "created_ticket": created,
-            "duplicate": False}
-
-
-def _idempotency_key(payload):
-    if payload.message_id:
-        return payload.message_id.strip()
-    if payload.raw_sha256:
-        return f"<{payload.raw_sha256}@raw-sha256>"
-    raise InvalidInput("INVALID_INPUT", "message_id or raw_sha256 is required", "message_id")
-
-
-def _thread(session, payload):
-    """The ticket a mail continues: the one ingest found, else the one it answers."""
-    ticket = session.get(Ticket, payload.ticket_id) if payload.ticket_id else None
-    if ticket is None:
-        answered = [ref for ref in [payload.in_reply_to, *reversed(payload.references)] if ref]
-        if answered:
-            ticket = session.scalar(select(Ticket).join(Message, Message.ticket_id == Ticket.id)
-                                    .where(Message.message_id.in_(answered)).limit(1))
-    seen = set()
-    while ticket is not None and ticket.merged_into_id and ticket.id not in seen:
-        seen.add(ticket.id)
-        ticket = session.get(Ticket, ticket.merged_into_id)
-    return ticket
-
-
-def _open_ticket(session, payload, customer):
-    department_id = payload.department_id or _department_by_recipients(session, payload)
-    access.existing_department(session, department_id)
-    ticket = Ticket(subject=payload.subject.strip() or "(no subject)", channel="mail",
-                    status=Status.NEW, priority=contract.Priority.NORMAL,
-                    department_id=department_id, customer_id=customer.id)
-    session.add(ticket)
-    session.flush()
-    return ticket
-
-
-def _department_by_recipients(session, payload):
-    for address in [*payload.to, *payload.cc]:
-        department = departments.by_address(session, address)
-        if department is not None:
-            return department.id
-    raise InvalidInput("NO_DEPARTMENT", "no department receives mail at any recipient address",
-                       "to")
-
-
-def _customer_wrote_again(session, actor, ticket, message):
-    changes = {"status": str(Status.OPEN)} if ticket.status in REOPENED_BY_CUSTOMER else {}
-    history.apply_changes(session, ticket, actor, changes)
-    ticket.updated_at = datetime.now(timezone.utc)
-    announce_message(session, ticket, message)
 
 
 def split(session, actor, ticket_id, data):
@@ -214,7 +124,8 @@ def attachment(session, actor, attachment_id):
     return {**serialise.attachment(row), "content_base64": base64.b64encode(content).decode()}
 
 
-def _add(session, message, attachments):
+def add_message(session, message, attachments):
+    """Store a message with its attachments (content once per sha256)."""
     session.add(message)
     session.flush()
     for index, item in enumerate(attachments):
@@ -227,14 +138,15 @@ def _add(session, message, attachments):
         session.execute(insert(Blob).values(sha256=digest, content=content)
                         .on_conflict_do_nothing())
         session.add(Attachment(message_id=message.id, filename=item.filename,
-                               content_type=item.content_type, size=len(content), sha256=digest))
+                               content_type=item.content_type, size=len(content), sha256=digest,
+                               content_id=item.content_id, inline=item.inline))
     session.flush()
     session.refresh(message, ["attachments"])
 
 
-def _new_message_id(sender):
+def _new_message_id(ticket_id, sender):
     domain = sender.rpartition("@")[2] or "helpdesk.invalid"
-    return f"<{uuid.uuid4().hex}@{domain}>"
+    return contract.own_message_id(ticket_id, domain, uuid.uuid4().hex)
 
 
 def _last_customer_message_id(session, ticket_id):
@@ -285,4 +197,5 @@ def announce_message(session, ticket, message):
                       "message_id": message.id, "direction": message.direction,
                       "author_agent_id": message.author_agent_id,
                       "author_customer_id": message.author_customer_id,
+                      "auto_reply": message.auto_reply,
                       "created_at": message.created_at.isoformat()})

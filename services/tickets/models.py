@@ -2,11 +2,12 @@
 from datetime import datetime, timezone
 
 from sqlalchemy import (BigInteger, Boolean, CheckConstraint, Column, DateTime, ForeignKey,
-                        Identity, Index, Integer, LargeBinary, MetaData, String, Table, Text,
+                        Identity, Index, Integer, LargeBinary, String, Table, Text,
                         func)
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from helpdesk.database import schema_metadata
 from helpdesk.outbox import OutboxColumns
 
 SCHEMA = "tickets"
@@ -17,13 +18,7 @@ def utcnow():
 
 
 class Base(DeclarativeBase):
-    metadata = MetaData(schema=SCHEMA, naming_convention={
-        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
-        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
-        "ck": "ck_%(table_name)s_%(constraint_name)s",
-        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-        "pk": "pk_%(table_name)s",
-    })
+    metadata = schema_metadata(SCHEMA)
 
 
 Timestamp = DateTime(timezone=True)
@@ -134,6 +129,12 @@ class Message(Base):
     message_id: Mapped[str | None] = mapped_column(String(998), unique=True)
     in_reply_to: Mapped[str | None] = mapped_column(String(998))
     created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+    # An automatic answer (out-of-office...): shown, but it neither reopens nor notifies.
+    auto_reply: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
+    # Set on an outbound message when a bounce says it did not arrive.
+    delivery_status: Mapped[str | None] = mapped_column(String(16))
+    # The mail as received, kept by ingest ("show original").
+    raw_mail_id: Mapped[int | None] = mapped_column(BigInteger)
     attachments: Mapped[list["Attachment"]] = relationship(lazy="selectin",
                                                            order_by="Attachment.id")
     __table_args__ = (
@@ -156,6 +157,8 @@ class Attachment(Base):
     content_type: Mapped[str] = mapped_column(String(200))
     size: Mapped[int] = mapped_column(BigInteger)
     sha256: Mapped[str] = mapped_column(ForeignKey("blobs.sha256"))
+    content_id: Mapped[str | None] = mapped_column(String(500))  # for cid: images in HTML
+    inline: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
 
 
 class Template(Base):

@@ -35,7 +35,8 @@ def ticket(row):
 
 def attachment(row):
     return {"id": row.id, "filename": row.filename, "content_type": row.content_type,
-            "size": row.size, "sha256": row.sha256}
+            "size": row.size, "sha256": row.sha256, "content_id": row.content_id,
+            "inline": row.inline}
 
 
 def message(row, author=None):
@@ -45,7 +46,8 @@ def message(row, author=None):
             "cc": list(row.cc_addresses or []), "subject": row.subject,
             "body_text": row.body_text, "body_html": row.body_html,
             "message_id": row.message_id, "in_reply_to": row.in_reply_to,
-            "created_at": _time(row.created_at),
+            "auto_reply": row.auto_reply, "delivery_status": row.delivery_status,
+            "raw_mail_id": row.raw_mail_id, "created_at": _time(row.created_at),
             "attachments": [attachment(a) for a in row.attachments]}
 
 

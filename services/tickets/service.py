@@ -1,14 +1,16 @@
 """The tickets service: entrypoints only. Every call names its actor; access is checked in
 the domain modules, and events go out through the outbox after the commit."""
+from nameko.dependency_providers import Config
 from nameko.rpc import rpc
 from nameko.timer import timer
 from sqlalchemy import text
 
+from helpdesk.config import REOPEN_DAYS
 from helpdesk.database import Database
 from helpdesk.metrics import EntrypointMetrics
 from helpdesk.outbox import EventOutbox
-from services.tickets import (access, agents, conversation, customers, departments, lifecycle,
-                              serialise, templates)
+from services.tickets import (access, agents, conversation, customers, departments, inbound,
+                              lifecycle, serialise, templates)
 from services.tickets.models import OutboxEvent
 
 
@@ -18,6 +20,7 @@ class TicketsService:
     db = Database()
     outbox = EventOutbox(OutboxEvent)
     metrics = EntrypointMetrics()
+    config = Config()
 
     def _actor(self, actor):
         return access.resolve(self.db, actor)
@@ -112,7 +115,8 @@ class TicketsService:
     @rpc
     def ingest_message(self, actor, data):
         """A parsed inbound mail; idempotent on its Message-ID (or raw sha256)."""
-        return conversation.ingest(self.db, self._actor(actor), data)
+        return inbound.ingest(self.db, self._actor(actor), data,
+                              int(self.config.get(REOPEN_DAYS, inbound.DEFAULT_REOPEN_DAYS)))
 
     @rpc
     def get_ticket(self, actor, ticket_id):

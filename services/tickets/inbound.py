@@ -1,0 +1,162 @@
+"""Customer mail handed over by mail ingest: threaded onto its ticket or opening a new one;
+auto-replies and bounces kept where agents can see them without disturbing anyone."""
+from datetime import datetime, timedelta, timezone
+
+from sqlalchemy import select, text
+
+from helpdesk.contract import Direction, Priority, Status
+from helpdesk.errors import InvalidInput
+from helpdesk.payloads import InboundMessage, parse
+from services.tickets import access, customers, departments, history
+from services.tickets.conversation import add_message, announce_created, announce_message
+from services.tickets.models import Message, Ticket
+
+REOPENED_BY_CUSTOMER = (Status.PENDING, Status.RESOLVED, Status.CLOSED)
+FINISHED = (Status.RESOLVED, Status.CLOSED)
+DEFAULT_REOPEN_DAYS = 14
+
+
+def ingest(session, actor, data, reopen_days=DEFAULT_REOPEN_DAYS):
+    """A customer's mail: appended to its ticket or opening a new one.
+
+    Idempotent on the Message-ID (or the raw mail's sha256): the same mail handed over twice,
+    even by two callers at once, leaves one message. The advisory lock serialises the callers;
+    the unique index on message_id is the backstop. An answer to a ticket finished more than
+    `reopen_days` ago opens a new ticket linked to the old one instead of reopening it.
+    """
+    payload = parse(InboundMessage, data)
+    key = _idempotency_key(payload)
+    session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
+                    {"key": key})
+    existing = session.scalar(select(Message).where(Message.message_id == key))
+    if existing is not None:
+        session.rollback()
+        return _result(existing.ticket_id, existing.id, duplicate=True)
+    if payload.bounce is not None:
+        return _bounced(session, actor, payload, key)
+    ticket = _thread(session, payload)
+    if payload.auto_reply and ticket is None:
+        session.rollback()
+        return _result(None, None, ignored="an automatic reply that answers no ticket")
+    customer = customers.find_or_create(session, payload.from_address, payload.from_name)
+    parent = None
+    if ticket is not None and _finished_long_ago(ticket, reopen_days) and not payload.auto_reply:
+        parent, ticket = ticket, None
+    created = ticket is None
+    if created:
+        ticket = _open_ticket(session, payload, customer, parent)
+    message = _inbound_message(payload, key, ticket, customer)
+    add_message(session, message, payload.attachments)
+    if created:
+        announce_created(session, ticket, message, customer)
+    else:
+        _customer_wrote_again(session, actor, ticket, message)
+    session.commit()
+    return _result(ticket.id, message.id, created=created)
+
+
+def _result(ticket_id, message_id, created=False, duplicate=False, ignored=None):
+    return {"ticket_id": ticket_id, "message_id": message_id, "created_ticket": created,
+            "duplicate": duplicate, "ignored": ignored}
+
+
+def _idempotency_key(payload):
+    if payload.message_id:
+        return payload.message_id.strip()
+    if payload.raw_sha256:
+        return f"<{payload.raw_sha256}@raw-sha256>"
+    raise InvalidInput("INVALID_INPUT", "message_id or raw_sha256 is required", "message_id")
+
+
+def _inbound_message(payload, key, ticket, customer):
+    return Message(ticket_id=ticket.id, direction=Direction.INBOUND,
+                   author_customer_id=customer.id, from_address=payload.from_address,
+                   to_addresses=payload.to, cc_addresses=payload.cc,
+                   subject=payload.subject, body_text=payload.body_text,
+                   body_html=payload.body_html, message_id=key,
+                   in_reply_to=payload.in_reply_to, auto_reply=payload.auto_reply,
+                   raw_mail_id=payload.raw_mail_id,
+                   created_at=payload.received_at or datetime.now(timezone.utc))
+
+
+def _thread(session, payload):
+    """The ticket a mail continues: the one ingest found (subject tag), else the one whose
+    message it answers; merged tickets lead on to the ticket they were merged into."""
+    ticket = session.get(Ticket, payload.ticket_id) if payload.ticket_id else None
+    if ticket is None:
+        ticket = _ticket_of_messages(session, [payload.in_reply_to, *reversed(payload.references)])
+    seen = set()
+    while ticket is not None and ticket.merged_into_id and ticket.id not in seen:
+        seen.add(ticket.id)
+        ticket = session.get(Ticket, ticket.merged_into_id)
+    return ticket
+
+
+def _ticket_of_messages(session, message_ids):
+    wanted = [m.strip() for m in message_ids if m and m.strip()]
+    if not wanted:
+        return None
+    return session.scalar(select(Ticket).join(Message, Message.ticket_id == Ticket.id)
+                          .where(Message.message_id.in_(wanted))
+                          .order_by(Message.created_at.desc()).limit(1))
+
+
+def _finished_long_ago(ticket, reopen_days):
+    finished_at = ticket.resolved_at or ticket.updated_at
+    return (ticket.status in FINISHED and finished_at is not None
+            and datetime.now(timezone.utc) - finished_at > timedelta(days=reopen_days))
+
+
+def _open_ticket(session, payload, customer, parent=None):
+    department_id = (payload.department_id or (parent.department_id if parent else None)
+                     or _department_by_recipients(session, payload))
+    access.existing_department(session, department_id)
+    ticket = Ticket(subject=payload.subject.strip() or "(no subject)", channel="mail",
+                    status=Status.NEW, priority=Priority.NORMAL, department_id=department_id,
+                    customer_id=customer.id, parent_id=parent.id if parent else None)
+    session.add(ticket)
+    session.flush()
+    return ticket
+
+
+def _department_by_recipients(session, payload):
+    for address in [*payload.to, *payload.cc]:
+        department = departments.by_address(session, address)
+        if department is not None:
+            return department.id
+    raise InvalidInput("NO_DEPARTMENT", "no department receives mail at any recipient address",
+                       "to")
+
+
+def _customer_wrote_again(session, actor, ticket, message):
+    reopens = ticket.status in REOPENED_BY_CUSTOMER and not message.auto_reply
+    history.apply_changes(session, ticket, actor, {"status": str(Status.OPEN)} if reopens else {})
+    ticket.updated_at = datetime.now(timezone.utc)
+    announce_message(session, ticket, message)
+
+
+def _bounced(session, actor, payload, key):
+    """A bounce: a system note on the ticket of the mail that did not arrive, which is marked
+    failed. A bounce about mail we cannot find is ignored (ingest keeps the raw mail)."""
+    bounce = payload.bounce
+    original = None
+    if bounce.original_message_id:
+        original = session.scalar(select(Message).where(
+            Message.message_id == bounce.original_message_id.strip()))
+    if original is None:
+        session.rollback()
+        return _result(None, None, ignored="a bounce about a mail the help desk did not send")
+    original.delivery_status = bounce.action or "failed"
+    ticket = session.get(Ticket, original.ticket_id)
+    recipients = ", ".join(bounce.recipients) or "the recipient"
+    note = (f"Delivery to {recipients} {bounce.action or 'failed'}"
+            f"{f' ({bounce.status})' if bounce.status else ''}.\n\n{bounce.diagnostic}").strip()
+    message = Message(ticket_id=ticket.id, direction=Direction.INTERNAL, subject=payload.subject,
+                      from_address=payload.from_address, body_text=note, message_id=key,
+                      raw_mail_id=payload.raw_mail_id, auto_reply=True)
+    add_message(session, message, payload.attachments)
+    history.record_change(session, ticket, actor, "delivery_failed", original.id,
+                          bounce.status or bounce.action)
+    announce_message(session, ticket, message)
+    session.commit()
+    return _result(ticket.id, message.id)
