@@ -2,7 +2,7 @@
 from flask import Flask
 
 from gateway import errors, health
-from gateway.api import directory, openapi, session, tickets
+from gateway.api import directory, mail, openapi, session, tickets
 from gateway.rpc import RpcPool
 from helpdesk import config as settings
 from helpdesk.config import MAX_REQUEST_BYTES, RPC_POOL_SIZE, RPC_TIMEOUT, SECRET_KEY
@@ -21,6 +21,6 @@ def create_app(config=None):
     errors.init_app(app)
     health.init_app(app)
     app.register_blueprint(health.bp)
-    for module in (session, directory, tickets, openapi):
+    for module in (session, directory, tickets, mail, openapi):
         app.register_blueprint(module.bp, url_prefix="/api/v1")
     return app

@@ -1,4 +1,4 @@
-"""The `helpdesk` command: up, test, migrate, create-admin, demo."""
+"""The `helpdesk` command: up, test, migrate, create-admin, demo, parse-mail, quarantine."""
 import argparse
 import os
 import secrets
@@ -10,7 +10,8 @@ import time
 import requests
 
 from helpdesk import config as settings
-from helpdesk.runner import SERVICES
+from helpdesk import mail_commands
+from helpdesk.runner import PROCESSES
 
 
 def main(argv=None):
@@ -26,13 +27,14 @@ def main(argv=None):
     admin.add_argument("--password", help="generated and printed when not given")
     demo = commands.add_parser("demo", help="load a demo ISP support centre")
     demo.add_argument("--tickets", type=int, default=300)
+    commands_of_mail = mail_commands.add_commands(commands)
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["test"]:  # everything after `test` belongs to pytest, options included
         args = argparse.Namespace(command="test", pytest_args=argv[1:])
     else:
         args = parser.parse_args(argv)
     try:
-        return COMMANDS[args.command](args) or 0
+        return {**COMMANDS, **commands_of_mail}[args.command](args) or 0
     except KeyboardInterrupt:
         return 130
     except Exception as error:  # a CLI message, not a traceback
@@ -91,12 +93,14 @@ def cmd_up(args):
     login = accounts.first_admin(config)
     # a plain `kill` must stop the children too, as Ctrl-C does
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    children = [start_process([name]) for name in SERVICES] + [start_process(["gateway"])]
+    children = [start_process([name]) for name in PROCESSES]
     url = f"http://{config['GATEWAY_ADDRESS']}"
     try:
         wait_healthy(url, children)
         print(f"\nThe help desk is up at {url}  (API: {url}/api/v1, "
               f"OpenAPI: {url}/api/v1/openapi.json, metrics: {url}/metrics)")
+        print(f"Mail: SMTP on {config[settings.SMTP_ADDRESS]}; mail to a department's address "
+              "becomes a ticket.")
         print(login)
         print("Press Ctrl-C to stop it.")
         while all(child.poll() is None for child in children):

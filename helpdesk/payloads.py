@@ -5,7 +5,7 @@ these same models, so the document cannot drift from what the service accepts.
 """
 import re
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import (AfterValidator, BaseModel, ConfigDict, Field, StringConstraints,
                       ValidationError)
@@ -214,3 +214,66 @@ def parse(model, data):
             message = "unknown field"
         raise InvalidInput("INVALID_INPUT", f"{field}: {message}" if field else message,
                            field) from None
+
+
+# --- mail ingest ------------------------------------------------------------------------
+Host = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255,
+                                        pattern=r"^[A-Za-z0-9.\-:\[\]]+$")]
+Port = Annotated[int, Field(ge=1, le=65535)]
+Security = Literal["tls", "starttls", "none"]
+AfterImport = Literal["seen", "delete"]
+Text500 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+
+
+class MailboxIn(Payload):
+    """An IMAP mailbox to poll. The password is stored to log in and never shown again."""
+    name: Name
+    host: Host
+    port: Port = 993
+    security: Security = "tls"
+    username: Annotated[str, StringConstraints(min_length=1, max_length=320)]
+    password: Annotated[str, StringConstraints(min_length=1, max_length=500)]
+    folder: Annotated[str, StringConstraints(min_length=1, max_length=200)] = "INBOX"
+    department_id: Id | None = None
+    after_import: AfterImport = "seen"
+    enabled: bool = True
+
+
+class MailboxPatch(Payload):
+    name: Name | None = None
+    host: Host | None = None
+    port: Port | None = None
+    security: Security | None = None
+    username: Annotated[str, StringConstraints(min_length=1, max_length=320)] | None = None
+    password: Annotated[str, StringConstraints(min_length=1, max_length=500)] | None = None
+    folder: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = None
+    department_id: Id | None = None
+    after_import: AfterImport | None = None
+    enabled: bool | None = None
+
+
+class RoutingRuleIn(Payload):
+    """Every condition given must hold; rules are tried by `position`, lowest first."""
+    department_id: Id
+    position: Annotated[int, Field(ge=0, le=1_000_000)] = 100
+    sender_domain: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
+                                                    max_length=255)] | None = None
+    subject_contains: Text500 | None = None
+    body_contains: Text500 | None = None
+    enabled: bool = True
+
+
+class RoutingRulePatch(Payload):
+    department_id: Id | None = None
+    position: Annotated[int, Field(ge=0, le=1_000_000)] | None = None
+    sender_domain: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
+                                                    max_length=255)] | None = None
+    subject_contains: Text500 | None = None
+    body_contains: Text500 | None = None
+    enabled: bool | None = None
+
+
+class RawMailIn(Payload):
+    """A raw mail handed in through the API (e.g. an admin re-feeding a saved .eml)."""
+    content_base64: Annotated[str, StringConstraints(min_length=1)]
+    envelope_recipients: list[Annotated[str, StringConstraints(max_length=400)]] = []

@@ -65,11 +65,12 @@ def engine(database_url):
 
 @pytest.fixture
 def db(engine):
-    """A session on a database emptied before each test."""
+    """A session on a database emptied (every service's schema) before each test."""
     with engine.begin() as connection:
         tables = connection.execute(text(
-            "SELECT string_agg(format('tickets.%I', tablename), ', ') FROM pg_tables "
-            "WHERE schemaname = 'tickets' AND tablename <> 'alembic_version'")).scalar()
+            "SELECT string_agg(format('%I.%I', schemaname, tablename), ', ') FROM pg_tables "
+            "WHERE schemaname IN ('tickets', 'ingest') AND tablename <> 'alembic_version'"
+        )).scalar()
         connection.execute(text(f"TRUNCATE {tables} CASCADE"))
     with Session(engine, expire_on_commit=False) as session:
         yield session

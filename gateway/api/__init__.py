@@ -5,9 +5,9 @@ from gateway.auth import current_actor
 from helpdesk.errors import InvalidInput
 
 
-def call(method, *args):
-    """Call the tickets service as the current caller."""
-    return current_app.extensions["rpc"].call("tickets", method, current_actor(), *args)
+def call(method, *args, service="tickets"):
+    """Call a service (tickets unless named) as the current caller."""
+    return current_app.extensions["rpc"].call(service, method, current_actor(), *args)
 
 
 def body():

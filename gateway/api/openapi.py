@@ -55,6 +55,28 @@ OPERATIONS = [
     ("delete", "/templates/{template_id}", "Delete a canned reply", None, 200, OBJECT),
     ("post", "/templates/{template_id}/render", "Fill a canned reply for a ticket",
      payloads.RenderIn, 200, OBJECT),
+    ("get", "/mail/raw", "Raw mails by status: quarantined (default), received, ignored, "
+     "processed (admin)", None, 200, OBJECT),
+    ("post", "/mail/raw", "Hand in a raw mail to be processed like received mail (admin)",
+     payloads.RawMailIn, 202, OBJECT),
+    ("get", "/mail/raw/{raw_mail_id}", "A raw mail: why it went where it went, its bytes and "
+     "what it parses to (admin)", None, 200, OBJECT),
+    ("get", "/mail/raw/{raw_mail_id}/original", "The raw mail as received (message/rfc822, "
+     "admin)", None, 200, None),
+    ("post", "/mail/raw/{raw_mail_id}/reprocess", "Process a quarantined mail again (admin)",
+     None, 202, OBJECT),
+    ("get", "/mail/mailboxes", "IMAP mailboxes polled for mail (admin)", None, 200, LIST),
+    ("post", "/mail/mailboxes", "Add an IMAP mailbox (admin)", payloads.MailboxIn, 201, OBJECT),
+    ("patch", "/mail/mailboxes/{mailbox_id}", "Change an IMAP mailbox (admin)",
+     payloads.MailboxPatch, 200, OBJECT),
+    ("delete", "/mail/mailboxes/{mailbox_id}", "Remove an IMAP mailbox (admin)", None, 200,
+     OBJECT),
+    ("get", "/mail/rules", "Routing rules in the order they are tried (admin)", None, 200,
+     LIST),
+    ("post", "/mail/rules", "Add a routing rule (admin)", payloads.RoutingRuleIn, 201, OBJECT),
+    ("patch", "/mail/rules/{rule_id}", "Change a routing rule (admin)",
+     payloads.RoutingRulePatch, 200, OBJECT),
+    ("delete", "/mail/rules/{rule_id}", "Remove a routing rule (admin)", None, 200, OBJECT),
 ]
 
 QUERY_PARAMETERS = {
@@ -62,6 +84,7 @@ QUERY_PARAMETERS = {
                  "customer_id", "page", "per_page"],
     "/customers": ["q", "limit"],
     "/templates": ["department_id"],
+    "/mail/raw": ["status", "limit", "offset"],
 }
 
 ERROR = {"type": "object", "required": ["error", "message"],

@@ -1,0 +1,102 @@
+"""The one step that acts: a raw mail parsed, judged by the filters and handed to tickets.
+
+Everything before the hand-over only decides; this module records the outcome. A mail that
+cannot be processed is quarantined with its reason — a worker never dies on a mail. Trouble
+that is not the mail's fault (tickets or the database unreachable) is raised to the caller,
+which leaves the mail `received` for the sweeper to queue again.
+"""
+import logging
+import time
+
+import eventlet
+
+from helpdesk.errors import HelpdeskError
+from services.ingest import handover, metrics, pipeline, raw_mails
+from services.ingest.decisions import Match
+from services.ingest.parsing import UnparseableMail, parse
+
+log = logging.getLogger(__name__)
+
+
+def process(session, raw_mail_id, context_for, hand_over):
+    """Process one raw mail. `context_for(raw_mail, force)` gives the filters' context;
+    `hand_over(payload)` calls tickets.ingest_message. Returns the final status, or None when
+    there was nothing to do (already processed: a redelivery)."""
+    row = raw_mails.claim(session, raw_mail_id)
+    if row is None:
+        return None
+    if row.attempts > raw_mails.MAX_ATTEMPTS:
+        return _quarantine(session, row, "GAVE_UP", f"{row.attempts - 1} attempts ended without "
+                           "an answer (the worker stopped or timed out each time)")
+    started = time.perf_counter()
+    try:
+        mail = parse(row.content)
+    except UnparseableMail as error:
+        return _quarantine(session, row, "UNPARSEABLE", str(error))
+    except Exception as error:  # a parser bug must not lose or loop the mail
+        log.exception("parser failed on raw mail %s", row.id)
+        return _quarantine(session, row, "PARSER_ERROR", f"{type(error).__name__}: {error}")
+    metrics.PARSE_SECONDS.observe(time.perf_counter() - started)
+    eventlet.sleep(0)  # parsing is CPU work: let heartbeats and other workers through
+    verdict = _judge(mail, row, context_for)
+    return _act(session, row, verdict, hand_over)
+
+
+def _judge(mail, row, context_for):
+    verdict = pipeline.run(mail, context_for(row, False))
+    if _homeless(verdict):
+        # A department or routing rule may have been added since the cache was filled.
+        verdict = pipeline.run(mail, context_for(row, True))
+    _count(verdict)
+    return verdict
+
+
+def _homeless(verdict):
+    return not (verdict.dropped or verdict.ticket_id or verdict.department_id
+                or verdict.auto_reply or verdict.bounce)
+
+
+def _act(session, row, verdict, hand_over):
+    trail = [m.as_dict() for m in verdict.trail]
+    if verdict.dropped:
+        return _finish(session, row, "ignored", reason=verdict.dropped, trail=trail)
+    if _homeless(verdict):
+        return _quarantine(session, row, "NO_DEPARTMENT", "no department receives mail at its "
+                           "addresses, no routing rule matched and no default department is "
+                           "set", trail)
+    try:
+        result = hand_over(handover.payload(row, verdict))
+    except HelpdeskError as error:  # the mail's own fault: tickets refused it
+        return _quarantine(session, row, error.code, error.message, trail)
+    if result.get("ignored"):
+        return _finish(session, row, "ignored", reason=result["ignored"], trail=trail)
+    trail.append(Match("tickets", _described(result)).as_dict())
+    return _finish(session, row, "processed", ticket_id=result["ticket_id"],
+                   message_id=result["message_id"], trail=trail)
+
+
+def _described(result):
+    if result.get("duplicate"):
+        return f"already on ticket #{result['ticket_id']}"
+    verb = "opened" if result.get("created_ticket") else "added to"
+    return f"{verb} ticket #{result['ticket_id']}"
+
+
+def _finish(session, row, status, **outcome):
+    raw_mails.finish(session, row.id, status, **outcome)
+    metrics.MAILS_PROCESSED.labels("ticket" if status == "processed" else status).inc()
+    if status == "processed":
+        metrics.END_TO_END_SECONDS.observe(max(0.0, time.time() - row.received_at.timestamp()))
+    return status
+
+
+def _quarantine(session, row, code, reason, trail=()):
+    log.warning("raw mail %s quarantined: %s: %s", row.id, code, reason)
+    metrics.MAILS_QUARANTINED.labels(code).inc()
+    return _finish(session, row, "quarantined", reason=f"{code}: {reason}", trail=trail)
+
+
+def _count(verdict):
+    for kind, found in verdict.flags.items():
+        if found:
+            metrics.MAILS_CLASSIFIED.labels(kind).inc()

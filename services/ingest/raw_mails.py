@@ -1,0 +1,116 @@
+"""The raw mail store: every mail is committed here, byte for byte, before anyone is told
+"received" — the SMTP client's 250, the IMAP server's \\Seen. Everything after that can fail
+and be repeated; this step cannot."""
+import base64
+import hashlib
+from datetime import datetime, timedelta, timezone
+
+from sqlalchemy import func, select, text, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import undefer
+
+from helpdesk.errors import Conflict, NotFound
+from services.ingest.models import RawMail
+
+# A mail that took this many tries without an answer (its worker died each time) is poison.
+MAX_ATTEMPTS = 5
+
+
+def store(session, raw, source, *, envelope_sender=None, envelope_recipients=(),
+          mailbox_id=None, source_key=None):
+    """Commit a raw mail; returns (raw_mail_id, created). With a `source_key` (an IMAP
+    message's identity) the same mail stored twice, even by two pollers, is one row."""
+    values = {"sha256": hashlib.sha256(raw).hexdigest(), "size": len(raw), "content": raw,
+              "source": source, "source_key": source_key, "mailbox_id": mailbox_id,
+              "envelope_sender": envelope_sender,
+              "envelope_recipients": list(envelope_recipients), "status": "received",
+              "received_at": func.now(), "attempts": 0, "trail": []}
+    statement = insert(RawMail).values(**values).returning(RawMail.id)
+    if source_key is not None:
+        statement = statement.on_conflict_do_nothing(index_elements=[RawMail.source_key])
+    raw_mail_id = session.scalar(statement)
+    created = raw_mail_id is not None
+    if not created:
+        raw_mail_id = session.scalar(select(RawMail.id).where(RawMail.source_key == source_key))
+    session.commit()
+    return raw_mail_id, created
+
+
+def claim(session, raw_mail_id):
+    """The raw mail to work on, with one more attempt counted; None when there is nothing
+    to do (already processed, quarantined or ignored; or an unknown id)."""
+    row = session.scalar(update(RawMail).where(RawMail.id == raw_mail_id,
+                                               RawMail.status == "received")
+                         .values(attempts=RawMail.attempts + 1)
+                         .returning(RawMail).options(undefer(RawMail.content)))
+    session.commit()
+    return row
+
+
+def finish(session, raw_mail_id, status, *, reason=None, ticket_id=None, message_id=None,
+           trail=()):
+    """Record what became of a raw mail: processed, ignored or quarantined."""
+    session.execute(update(RawMail).where(RawMail.id == raw_mail_id).values(
+        status=status, reason=reason, ticket_id=ticket_id, message_id=message_id,
+        trail=list(trail), processed_at=func.now()))
+    session.commit()
+
+
+def due_for_sweep(session, older_than_seconds, limit=500):
+    """Raw mails left in `received` too long (a publish lost, a worker gone): claimed for
+    republishing, so a second sweeper replica does not republish them as well."""
+    cutoff = datetime.now(timezone.utc) - timedelta(seconds=older_than_seconds)
+    waiting = (select(RawMail.id).where(RawMail.status == "received",
+                                        func.coalesce(RawMail.published_at,
+                                                      RawMail.received_at) < cutoff)
+               .order_by(RawMail.id).limit(limit).with_for_update(skip_locked=True))
+    ids = list(session.scalars(update(RawMail).where(RawMail.id.in_(waiting.scalar_subquery()))
+                               .values(published_at=func.now()).returning(RawMail.id)))
+    session.commit()
+    return sorted(ids)
+
+
+def get(session, raw_mail_id, with_content=False):
+    query = select(RawMail).where(RawMail.id == raw_mail_id)
+    if with_content:
+        query = query.options(undefer(RawMail.content))
+    row = session.scalar(query)
+    if row is None:
+        raise NotFound("RAW_MAIL_NOT_FOUND", f"raw mail {raw_mail_id} does not exist")
+    return row
+
+
+def listing(session, status="quarantined", limit=50, offset=0):
+    rows = session.scalars(select(RawMail).where(RawMail.status == status)
+                           .order_by(RawMail.id.desc()).limit(limit).offset(offset))
+    total = session.scalar(select(func.count()).where(RawMail.status == status))
+    return list(rows), total
+
+
+def requeue(session, raw_mail_id):
+    """Give a quarantined (or ignored) mail another go, after its cause was fixed."""
+    row = get(session, raw_mail_id)
+    if row.status not in ("quarantined", "ignored"):
+        raise Conflict("NOT_QUARANTINED", f"raw mail {raw_mail_id} is {row.status}, "
+                       "only quarantined or ignored mail can be reprocessed")
+    row.status, row.attempts, row.published_at = "received", 0, func.now()
+    session.commit()
+    return row
+
+
+def counts_by_status(session):
+    return dict(session.execute(text(
+        "SELECT status, count(*) FROM ingest.raw_mail GROUP BY status")).all())
+
+
+def as_dict(row, with_content=False):
+    data = {"id": row.id, "sha256": row.sha256, "size": row.size, "source": row.source,
+            "mailbox_id": row.mailbox_id, "envelope_sender": row.envelope_sender,
+            "envelope_recipients": list(row.envelope_recipients or []),
+            "received_at": row.received_at.isoformat(), "status": row.status,
+            "attempts": row.attempts, "reason": row.reason, "ticket_id": row.ticket_id,
+            "message_id": row.message_id, "trail": row.trail,
+            "processed_at": row.processed_at.isoformat() if row.processed_at else None}
+    if with_content:
+        data["content_base64"] = base64.b64encode(row.content).decode("ascii")
+    return data

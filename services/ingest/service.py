@@ -1,0 +1,164 @@
+"""The mail ingest service: entrypoints only. Parse workers consume raw-mail ids from a
+durable queue; timers sweep up what was never queued and poll IMAP mailboxes; RPCs let admins
+see and reprocess quarantined mail and manage mailboxes and routing rules."""
+import logging
+
+import eventlet
+from nameko.dependency_providers import Config
+from nameko.messaging import Publisher, consume
+from nameko.rpc import RpcProxy, rpc
+from nameko.timer import timer
+
+from helpdesk import config as settings
+from helpdesk.contract import system
+from helpdesk.database import Database
+from helpdesk.metrics import EntrypointMetrics
+from services.ingest import (admins, mailboxes, metrics, parse_preview, polling, processing,
+                             queue, raw_mails, rules)
+from services.ingest.directory import DirectoryCache
+
+log = logging.getLogger(__name__)
+INGEST = system("ingest")
+
+
+class IngestService:
+    name = "ingest"
+
+    db = Database()
+    tickets = RpcProxy("tickets")
+    publish = Publisher(exchange=queue.EXCHANGE, declare=[queue.RAW_MAIL_QUEUE])
+    config = Config()
+    metrics = EntrypointMetrics()
+    directory = DirectoryCache()
+
+    # --- parse workers ----------------------------------------------------------------------
+    @consume(queue.RAW_MAIL_QUEUE)
+    def handle_raw_mail(self, body):
+        """Process one raw mail; trouble that is not the mail's fault leaves it `received`
+        for the sweeper (the queue message is acked either way: the database is the truth)."""
+        try:
+            processing.process(self.db, int(body["raw_mail_id"]), self._context,
+                               self._hand_over)
+        except (Exception, eventlet.Timeout) as error:
+            self.db.rollback()
+            log.warning("raw mail %s left for a later try: %r", body.get("raw_mail_id"), error)
+
+    @timer(interval=10)
+    def sweep(self):
+        """Queue again the raw mails left `received` too long, unless the queue is still
+        draining a backlog (they are then most likely in it already)."""
+        backlog = queue.backlog(self.config[settings.AMQP_URI])
+        metrics.QUEUE_DEPTH.set(backlog or 0)
+        for status, count in raw_mails.counts_by_status(self.db).items():
+            metrics.WAITING.labels(status).set(count)
+        if backlog != 0:
+            return
+        for raw_mail_id in raw_mails.due_for_sweep(
+                self.db, int(self.config.get(settings.SWEEP_AFTER_SECONDS, 60))):
+            self.publish(queue.message(raw_mail_id), routing_key="raw_mail")
+
+    @timer(interval=5)
+    def poll_mailboxes(self):
+        polling.poll_due(self.db, self.config, self._publish_ids, self._departments)
+
+    # --- quarantine --------------------------------------------------------------------------
+    @rpc
+    def list_raw_mail(self, actor, status="quarantined", limit=50, offset=0):
+        self._admin(actor)
+        rows, total = raw_mails.listing(self.db, status, int(limit), int(offset))
+        return {"items": [raw_mails.as_dict(row) for row in rows], "total": total}
+
+    @rpc
+    def get_raw_mail(self, actor, raw_mail_id):
+        """A raw mail with its bytes (base64) and what the parser makes of it now."""
+        self._admin(actor)
+        row = raw_mails.get(self.db, raw_mail_id, with_content=True)
+        return {**raw_mails.as_dict(row, with_content=True),
+                "parsed": parse_preview.preview(row.content, self._context(row, False))}
+
+    @rpc
+    def reprocess(self, actor, raw_mail_id):
+        self._admin(actor)
+        row = raw_mails.requeue(self.db, raw_mail_id)
+        self.publish(queue.message(row.id), routing_key="raw_mail")
+        return raw_mails.as_dict(row)
+
+    @rpc
+    def submit_raw_mail(self, actor, data):
+        """A raw mail handed in through the API; stored and queued like any other."""
+        self._admin(actor)
+        content, recipients = parse_preview.submitted(data)
+        raw_mail_id, _ = raw_mails.store(self.db, content, "api",
+                                         envelope_recipients=recipients)
+        metrics.MAILS_RECEIVED.labels("api").inc()
+        self._publish_ids([raw_mail_id])
+        return raw_mails.as_dict(raw_mails.get(self.db, raw_mail_id))
+
+    # --- mailboxes and routing rules ---------------------------------------------------------
+    @rpc
+    def list_mailboxes(self, actor):
+        self._admin(actor)
+        return mailboxes.list_all(self.db)
+
+    @rpc
+    def create_mailbox(self, actor, data):
+        self._admin(actor)
+        return mailboxes.create(self.db, data)
+
+    @rpc
+    def update_mailbox(self, actor, mailbox_id, data):
+        self._admin(actor)
+        return mailboxes.update(self.db, mailbox_id, data)
+
+    @rpc
+    def delete_mailbox(self, actor, mailbox_id):
+        self._admin(actor)
+        mailboxes.delete(self.db, mailbox_id)
+
+    @rpc
+    def list_rules(self, actor):
+        self._admin(actor)
+        return rules.list_all(self.db)
+
+    @rpc
+    def create_rule(self, actor, data):
+        self._admin(actor)
+        return self._rules_changed(rules.create(self.db, data))
+
+    @rpc
+    def update_rule(self, actor, rule_id, data):
+        self._admin(actor)
+        return self._rules_changed(rules.update(self.db, rule_id, data))
+
+    @rpc
+    def delete_rule(self, actor, rule_id):
+        self._admin(actor)
+        rules.delete(self.db, rule_id)
+        self._rules_changed(None)
+
+    @rpc
+    def health(self):
+        return {"service": "ingest", "raw_mail": raw_mails.counts_by_status(self.db)}
+
+    # --- helpers shared by the entrypoints ---------------------------------------------------
+    def _admin(self, actor):
+        return admins.require_admin(self.tickets.whoami(actor))
+
+    def _departments(self):
+        return self.tickets.list_departments(INGEST)
+
+    def _context(self, row, force):
+        self.directory.refresh(self._departments, lambda: rules.in_force(self.db), force)
+        return self.directory.context(row, mailboxes.department_of(self.db, row.mailbox_id))
+
+    def _hand_over(self, payload):
+        with eventlet.Timeout(float(self.config.get(settings.RPC_TIMEOUT, 10)) * 3):
+            return self.tickets.ingest_message(INGEST, payload)
+
+    def _publish_ids(self, ids):
+        for raw_mail_id in ids:
+            self.publish(queue.message(raw_mail_id), routing_key="raw_mail")
+
+    def _rules_changed(self, result):
+        self.directory.forget()
+        return result

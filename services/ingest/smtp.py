@@ -1,0 +1,85 @@
+"""The SMTP listener: a mail is accepted (250) only once its raw bytes are committed.
+
+It runs as its own process on asyncio (aiosmtpd), apart from the nameko services: it only
+stores and queues, so it stays fast and can be scaled and restarted on its own. Database
+calls run in a thread pool; queueing runs in one thread of its own.
+"""
+import asyncio
+import logging
+from concurrent.futures import ThreadPoolExecutor
+
+from aiosmtpd.smtp import SMTP
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from services.ingest import metrics, raw_mails
+
+log = logging.getLogger(__name__)
+
+TRY_LATER = "451 4.3.0 The help desk cannot store mail right now; please try again later"
+MAX_RECIPIENTS = 100
+
+
+class HelpdeskSMTP(SMTP):
+    """aiosmtpd's SMTP, with a 552 that tells the sender what the limit is."""
+
+    async def push(self, status):
+        if status.startswith("552 Error"):
+            megabytes = (self.data_size_limit or 0) / (1024 * 1024)
+            status = (f"552 5.3.4 Message too big: this help desk accepts mail up to "
+                      f"{megabytes:g} MB")
+        await super().push(status)
+
+
+class RawMailReceiver:
+    """The aiosmtpd handler: stores each mail, then queues its id for the parse workers."""
+
+    def __init__(self, engine, publisher, store_threads=8):
+        self.engine = engine
+        self.publisher = publisher
+        self.store_pool = ThreadPoolExecutor(store_threads, thread_name_prefix="smtp-store")
+        self.publish_pool = ThreadPoolExecutor(1, thread_name_prefix="smtp-queue")
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if len(envelope.rcpt_tos) >= MAX_RECIPIENTS:
+            return "452 4.5.3 Too many recipients"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        raw = envelope.original_content or envelope.content
+        loop = asyncio.get_running_loop()
+        try:
+            raw_mail_id = await loop.run_in_executor(
+                self.store_pool, self._store, raw, envelope.mail_from, tuple(envelope.rcpt_tos))
+        except SQLAlchemyError as error:
+            log.error("mail from %s not stored, answered 451: %s", envelope.mail_from, error)
+            metrics.MAILS_DEFERRED.labels("smtp").inc()
+            return TRY_LATER
+        metrics.MAILS_RECEIVED.labels("smtp").inc()
+        # Not awaited: the mail is safe in the database whether or not the queueing succeeds.
+        loop.run_in_executor(self.publish_pool, self.publisher.publish, raw_mail_id)
+        return f"250 2.0.0 OK: stored as raw mail {raw_mail_id}"
+
+    def _store(self, raw, sender, recipients):
+        with Session(self.engine) as session:
+            raw_mail_id, _ = raw_mails.store(session, raw, "smtp", envelope_sender=sender,
+                                             envelope_recipients=recipients)
+            return raw_mail_id
+
+    def close(self):
+        self.store_pool.shutdown(wait=True)
+        self.publish_pool.shutdown(wait=True)
+        self.publisher.close()
+
+
+async def serve(host, port, receiver, max_bytes):
+    """Listen until cancelled."""
+    loop = asyncio.get_running_loop()
+    server = await loop.create_server(
+        lambda: HelpdeskSMTP(receiver, data_size_limit=max_bytes, enable_SMTPUTF8=True,
+                             decode_data=False, ident="helpdesk ESMTP"),
+        host=host, port=port, reuse_address=True)
+    log.info("SMTP listener on %s:%s, mail up to %s bytes", host, port, max_bytes)
+    async with server:
+        await server.serve_forever()

@@ -1,0 +1,96 @@
+"""Helpers for mail tests: the SMTP listener in its own process, mails built and sent."""
+import os
+import smtplib
+import socket
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from email.message import EmailMessage
+
+from sqlalchemy import text
+
+
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def process_env(config, **extra):
+    """The environment of a help desk process in a test: the test's database and vhost."""
+    env = {**os.environ, "DATABASE_URL": config["DATABASE_URL"], "AMQP_URI": config["AMQP_URI"]}
+    env.update({key: str(value) for key, value in extra.items()})
+    return env
+
+
+@contextmanager
+def smtp_listener(config, **extra):
+    """`python -m helpdesk.runner smtp` on a free port; yields (host, port)."""
+    port = free_port()
+    env = process_env(config, SMTP_ADDRESS=f"127.0.0.1:{port}", **extra)
+    process = subprocess.Popen([sys.executable, "-m", "helpdesk.runner", "smtp"], env=env,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        wait_for_port(port, process)
+        yield "127.0.0.1", port
+    finally:
+        process.terminate()
+        process.wait(timeout=15)
+
+
+def wait_for_port(port, process, seconds=20):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the process exited: {process.stderr.read().decode()[-2000:]}")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"nothing listens on port {port} after {seconds} s")
+
+
+def customer_mail(to, subject="Нет интернета", body="С утра нет подключения.",
+                  sender="Анна Иванова <anna@mail.example>", **headers):
+    mail = EmailMessage()
+    mail["From"], mail["To"], mail["Subject"] = sender, to, subject
+    for name, value in headers.items():
+        mail[name.replace("_", "-")] = value
+    mail.set_content(body)
+    return mail
+
+
+def send(address, mail, sender="anna@mail.example", recipients=None):
+    """Send a mail (EmailMessage, or raw bytes with `recipients`) with a real SMTP client."""
+    if isinstance(mail, EmailMessage):
+        recipients, mail = recipients or [mail["To"]], mail.as_bytes()
+    with smtplib.SMTP(*address, timeout=30) as client:
+        return client.sendmail(sender, recipients, mail)
+
+
+def wait_until_processed(engine, count, seconds=30):
+    """Wait until `count` raw mails have left `received`; returns the rows' statuses."""
+    deadline = time.monotonic() + seconds
+    while True:
+        with engine.connect() as connection:
+            rows = connection.execute(text(
+                "SELECT id, status, reason, ticket_id FROM ingest.raw_mail ORDER BY id")).all()
+        done = [row for row in rows if row.status != "received"]
+        if len(done) >= count or time.monotonic() > deadline:
+            return rows
+        time.sleep(0.1)
+
+
+def send_many(address, mails, sender="anna@mail.example"):
+    """Send mails one after another over one SMTP connection (reconnecting if it drops)."""
+    pending = list(mails)
+    while pending:
+        try:
+            with smtplib.SMTP(*address, timeout=60) as client:
+                while pending:
+                    client.sendmail(sender, [pending[0]["To"]], pending[0].as_bytes())
+                    pending.pop(0)
+        except (smtplib.SMTPException, OSError):
+            time.sleep(0.5)
