@@ -30,6 +30,7 @@ class Context:
     default_department_id: int | None = None
     own_domains: frozenset = frozenset()          # domains of the Message-IDs we generate
     loop_marker: str = "helpdesk"                 # the X-Loop value our outbound mail carries
+    tag_prefix: str = "#"                         # the ticket tag in subjects: [#1234]
     untrusted_header_prefixes: tuple[str, ...] = ("x-helpdesk-",)
 
 

@@ -47,6 +47,15 @@ def claim(session, raw_mail_id):
     return row
 
 
+def release(session, raw_mail_id):
+    """Take back the attempt of a try that failed for reasons not the mail's own (tickets or
+    the database unreachable): only workers dying on the mail itself make it poison."""
+    session.execute(update(RawMail).where(RawMail.id == raw_mail_id, RawMail.status == "received",
+                                          RawMail.attempts > 0)
+                    .values(attempts=RawMail.attempts - 1))
+    session.commit()
+
+
 def finish(session, raw_mail_id, status, *, reason=None, ticket_id=None, message_id=None,
            trail=()):
     """Record what became of a raw mail: processed, ignored or quarantined."""

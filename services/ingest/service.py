@@ -36,12 +36,16 @@ class IngestService:
     def handle_raw_mail(self, body):
         """Process one raw mail; trouble that is not the mail's fault leaves it `received`
         for the sweeper (the queue message is acked either way: the database is the truth)."""
+        raw_mail_id = int(body["raw_mail_id"])
         try:
-            processing.process(self.db, int(body["raw_mail_id"]), self._context,
-                               self._hand_over)
+            processing.process(self.db, raw_mail_id, self._context, self._hand_over)
         except (Exception, eventlet.Timeout) as error:
+            log.warning("raw mail %s left for a later try: %r", raw_mail_id, error)
             self.db.rollback()
-            log.warning("raw mail %s left for a later try: %r", body.get("raw_mail_id"), error)
+            try:
+                raw_mails.release(self.db, raw_mail_id)
+            except Exception:  # the database itself is away: the sweeper will see to it
+                self.db.rollback()
 
     @timer(interval=10)
     def sweep(self):

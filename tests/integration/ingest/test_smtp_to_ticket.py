@@ -1,0 +1,112 @@
+"""Mail in over real SMTP (smtplib → the listener process) through the parse workers (a real
+nameko container) to tickets (another container), on real RabbitMQ and PostgreSQL."""
+import smtplib
+
+import pytest
+from nameko.standalone.rpc import ClusterRpcProxy
+from sqlalchemy import select
+
+from helpdesk import contract
+from services.ingest.models import RawMail
+from services.ingest.service import IngestService
+from services.tickets.models import Message, Ticket
+from services.tickets.service import TicketsService
+from tests import fixtures
+from tests.mail import customer_mail, send, smtp_listener, wait_until_processed
+
+SYSTEM = contract.system("test")
+
+
+@pytest.fixture
+def desk(container_factory, config, db):
+    """Tickets and ingest running; two departments with their addresses."""
+    billing = fixtures.department(db, "Billing", ["billing@isp.example"])
+    support = fixtures.department(db, "First line", ["support@isp.example"])
+    for service in (TicketsService, IngestService):
+        container_factory(service, {**config, "SWEEP_AFTER_SECONDS": 2}).start()
+    with smtp_listener(config) as address:
+        yield {"smtp": address, "billing": billing, "support": support}
+
+
+def ticket_of(db, raw):
+    db.rollback()
+    return db.get(Ticket, raw.ticket_id)
+
+
+def test_customer_mail_creates_a_ticket_in_the_department_of_the_receiving_address(desk, db,
+                                                                                  engine):
+    send(desk["smtp"], customer_mail("billing@isp.example", subject="Двойное списание"))
+    [raw] = wait_until_processed(engine, 1)
+    assert raw.status == "processed", raw.reason
+    ticket = ticket_of(db, raw)
+    assert ticket.department_id == desk["billing"]["id"]
+    assert ticket.subject == "Двойное списание"
+
+
+def test_customer_answer_with_the_tag_lands_on_the_same_ticket(desk, db, engine):
+    send(desk["smtp"], customer_mail("support@isp.example"))
+    [first] = wait_until_processed(engine, 1)
+    send(desk["smtp"], customer_mail("support@isp.example",
+                                     subject=f"Re: Нет интернета [#{first.ticket_id}]",
+                                     body="Всё ещё нет"))
+    rows = wait_until_processed(engine, 2)
+    assert [row.ticket_id for row in rows] == [first.ticket_id, first.ticket_id]
+
+
+def test_answer_to_the_agents_reply_with_only_in_reply_to_lands_on_the_same_ticket(
+        desk, db, engine, config):
+    send(desk["smtp"], customer_mail("support@isp.example"))
+    [first] = wait_until_processed(engine, 1)
+    admin, token = fixtures.agent_with_token(db, "Ada", "ada@isp.example", role="admin")
+    with ClusterRpcProxy(config) as rpc:
+        reply = rpc.tickets.reply(contract.agent_by_token(token), first.ticket_id,
+                                  {"body": "Перезагрузите роутер"})
+    answer = customer_mail("support@isp.example", subject="Без темы", body="Не помогло",
+                           In_Reply_To=reply["message_id"])
+    send(desk["smtp"], answer)
+    rows = wait_until_processed(engine, 2)
+    assert rows[1].status == "processed" and rows[1].ticket_id == first.ticket_id
+
+
+def test_out_of_office_answer_does_not_open_a_ticket(desk, db, engine):
+    send(desk["smtp"], customer_mail("support@isp.example", subject="Автоответ: в отпуске",
+                                     Auto_Submitted="auto-replied"))
+    [raw] = wait_until_processed(engine, 1)
+    assert raw.status == "ignored" and raw.ticket_id is None
+    db.rollback()
+    assert db.scalars(select(Ticket)).all() == []
+
+
+def test_mail_over_the_size_limit_is_refused_with_552(config, db):
+    with smtp_listener(config, MAX_MAIL_BYTES=1024 * 1024) as address:
+        big = customer_mail("support@isp.example", body="x" * 2 * 1024 * 1024)
+        with pytest.raises(smtplib.SMTPSenderRefused) as refused:  # SIZE announced up front
+            send(address, big)
+        assert refused.value.smtp_code == 552
+        assert b"1 MB" in refused.value.smtp_error
+    db.rollback()
+    assert db.scalars(select(RawMail)).all() == []
+
+
+def test_database_down_means_451_so_the_sender_keeps_the_mail(config):
+    unreachable = "postgresql://helpdesk:helpdesk@127.0.0.1:1/helpdesk"
+    with smtp_listener({**config, "DATABASE_URL": unreachable}) as address:
+        with pytest.raises(smtplib.SMTPDataError) as deferred:
+            send(address, customer_mail("support@isp.example"))
+    assert deferred.value.smtp_code == 451
+
+
+def test_mail_nobody_receives_is_quarantined_then_reprocessed_once_its_department_exists(
+        desk, db, engine, config):
+    send(desk["smtp"], customer_mail("tv@isp.example", subject="Нет каналов"))
+    [raw] = wait_until_processed(engine, 1)
+    assert raw.status == "quarantined" and raw.reason.startswith("NO_DEPARTMENT")
+    tv = fixtures.department(db, "TV", ["tv@isp.example"])
+    with ClusterRpcProxy(config) as rpc:
+        rpc.ingest.reprocess(SYSTEM, raw.id)
+    [raw] = wait_until_processed(engine, 1)
+    assert raw.status == "processed", raw.reason
+    assert ticket_of(db, raw).department_id == tv["id"]
+    db.rollback()
+    assert db.scalar(select(Message).where(Message.ticket_id == raw.ticket_id)).raw_mail_id \
+        == raw.id
