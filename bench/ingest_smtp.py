@@ -15,12 +15,15 @@ import uuid
 from pathlib import Path
 
 from sqlalchemy import text
+from sqlalchemy.orm import Session
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from helpdesk import config as settings  # noqa: E402
 from helpdesk.database import make_engine  # noqa: E402
 from helpdesk.migrations import upgrade_all  # noqa: E402
+from services.tickets import departments  # noqa: E402
+from tests.fixtures import SYSTEM  # noqa: E402
 from tests.mail import customer_mail, free_port, send_many, wait_for_port  # noqa: E402
 
 
@@ -45,13 +48,10 @@ def run(config, url, mails, clients, workers):
     with engine.begin() as connection:
         connection.execute(text("TRUNCATE ingest.raw_mail, tickets.messages, tickets.tickets, "
                                 "tickets.customers CASCADE"))
-        connection.execute(text(
-            "INSERT INTO tickets.departments (name, signature, created_at) VALUES "
-            "('First line', '', now()) ON CONFLICT DO NOTHING"))
-        connection.execute(text(
-            "INSERT INTO tickets.department_addresses (address, department_id) SELECT "
-            "'support@isp.example', id FROM tickets.departments WHERE name = 'First line' "
-            "ON CONFLICT DO NOTHING"))
+    with Session(engine) as session:
+        if not departments.by_address(session, "support@isp.example"):
+            departments.create(session, SYSTEM, {"name": "First line",
+                                                 "addresses": ["support@isp.example"]})
     port = free_port()
     env = {**os.environ, "DATABASE_URL": url, "AMQP_URI": config[settings.AMQP_URI],
            "SMTP_ADDRESS": f"127.0.0.1:{port}", "LOG_LEVEL": "WARNING"}
@@ -63,6 +63,7 @@ def run(config, url, mails, clients, workers):
         time.sleep(3)  # let the nameko services connect
         batch = [customer_mail("support@isp.example", subject=f"Bench {n}",
                                body="Нет подключения к интернету. " * 20) for n in range(mails)]
+        cpu_before = _cpu_seconds(processes)
         started = time.time()
         senders = [threading.Thread(target=send_many, args=(("127.0.0.1", port),
                                                             batch[i::clients]))
@@ -75,6 +76,8 @@ def run(config, url, mails, clients, workers):
         while _processed(engine) < mails:
             time.sleep(0.05)
         finished = time.time()
+        cpu_spent = {name: after - cpu_before[name]
+                     for name, after in _cpu_seconds(processes).items()}
         latencies = _latencies(engine)
     finally:
         for process in processes:
@@ -88,6 +91,39 @@ def run(config, url, mails, clients, workers):
           f"{mails / (finished - started):.0f} mails/s; latency DATA->committed "
           f"p50 {statistics.median(latencies) * 1000:.0f} ms, p99 {p99 * 1000:.0f} ms",
           flush=True)
+    print("  CPU per mail: " + ", ".join(f"{name} {seconds / mails * 1000:.2f} ms"
+                                         for name, seconds in cpu_spent.items()), flush=True)
+
+
+def _cpu_seconds(processes):
+    """CPU time (user + system) used so far by each help desk process, by PostgreSQL and by
+    RabbitMQ, and by this script (the SMTP clients)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    spent = {}
+    for process in processes:
+        name = Path(f"/proc/{process.pid}/cmdline").read_bytes().split(b"\0")[-2].decode()
+        spent[f"{name}[{process.pid}]"] = _process_cpu(process.pid) / ticks
+    for name, comm in (("postgres", b"postgres"), ("rabbitmq", b"beam.smp")):
+        spent[name] = sum(_process_cpu(pid) for pid in _pids_named(comm)) / ticks
+    spent["smtp clients"] = _process_cpu(os.getpid()) / ticks
+    return spent
+
+
+def _process_cpu(pid):
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except FileNotFoundError:  # a backend that has gone
+        return 0
+    return int(fields[11]) + int(fields[12])  # utime, stime
+
+
+def _pids_named(comm):
+    for stat in Path("/proc").glob("[0-9]*/comm"):
+        try:
+            if stat.read_bytes().strip() == comm:
+                yield int(stat.parent.name)
+        except OSError:
+            continue
 
 
 def _processed(engine):

@@ -38,10 +38,15 @@ def main(argv=None):
     except KeyboardInterrupt:
         return 130
     except Exception as error:  # a CLI message, not a traceback
+        from sqlalchemy.exc import OperationalError
+
         from helpdesk.errors import HelpdeskError
         from helpdesk.infra import InfrastructureUnavailable
         if isinstance(error, (InfrastructureUnavailable, HelpdeskError, ValueError, KeyError)):
             print(f"helpdesk: {error}", file=sys.stderr)
+            return 2
+        if isinstance(error, OperationalError):
+            print(f"helpdesk: the database cannot be used: {error.orig}".strip(), file=sys.stderr)
             return 2
         raise
 
@@ -93,12 +98,17 @@ def cmd_up(args):
     login = accounts.first_admin(config)
     # a plain `kill` must stop the children too, as Ctrl-C does
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    children = [start_process([name]) for name in PROCESSES]
+    metrics_ports = _metrics_ports(config)
+    children = [start_process([name], METRICS_PORT=metrics_ports.get(name, 0))
+                for name in PROCESSES]
     url = f"http://{config['GATEWAY_ADDRESS']}"
     try:
         wait_healthy(url, children)
         print(f"\nThe help desk is up at {url}  (API: {url}/api/v1, "
               f"OpenAPI: {url}/api/v1/openapi.json, metrics: {url}/metrics)")
+        if metrics_ports:
+            print("Prometheus: " + ", ".join(f"{name} on http://127.0.0.1:{port}/metrics"
+                                             for name, port in metrics_ports.items()))
         print(f"Mail: SMTP on {config[settings.SMTP_ADDRESS]}; mail to a department's address "
               "becomes a ticket.")
         print(login)
@@ -111,8 +121,16 @@ def cmd_up(args):
         stop(children)
 
 
-def start_process(argv):
-    return subprocess.Popen([sys.executable, "-m", "helpdesk.runner", *argv], env=os.environ)
+def _metrics_ports(config):
+    """Each process but the gateway (which has /metrics) on a port of its own."""
+    first = int(config.get(settings.METRICS_FIRST_PORT) or 0)
+    names = [name for name in PROCESSES if name != "gateway"]
+    return {name: first + index for index, name in enumerate(names)} if first else {}
+
+
+def start_process(argv, **env):
+    return subprocess.Popen([sys.executable, "-m", "helpdesk.runner", *argv],
+                            env={**os.environ, **{key: str(value) for key, value in env.items()}})
 
 
 def wait_healthy(url, children, seconds=60):

@@ -29,8 +29,33 @@ def green_psycopg():
     """Make psycopg2 yield to eventlet while it waits for PostgreSQL, if eventlet is patched."""
     from eventlet import patcher
     if patcher.is_monkey_patched("socket"):
-        from psycogreen.eventlet import patch_psycopg
-        patch_psycopg()
+        from psycopg2 import extensions
+        extensions.set_wait_callback(wait_for_postgres)
+
+
+# psycopg2's connection states while a connection is being set up (not exported by psycopg2).
+CONNECTING_STATES = {0, 20, 21}  # SETUP, CONNECTING, DATESTYLE
+
+
+def wait_for_postgres(connection, timeout=-1):
+    """psycogreen's wait callback, plus one thing: libpq opens its socket behind eventlet's
+    back, so while connecting we tell the hub the descriptor is new. Otherwise a greenlet
+    still parked on a closed socket that had the same number makes eventlet refuse the wait
+    ("Second simultaneous read on fileno N")."""
+    from eventlet.hubs import get_hub, trampoline
+    from psycopg2 import OperationalError, extensions
+    while True:
+        state = connection.poll()
+        if state == extensions.POLL_OK:
+            return
+        if connection.status in CONNECTING_STATES:  # libpq may open a new socket per attempt
+            get_hub().mark_as_reopened(connection.fileno())
+        if state == extensions.POLL_READ:
+            trampoline(connection.fileno(), read=True)
+        elif state == extensions.POLL_WRITE:
+            trampoline(connection.fileno(), write=True)
+        else:
+            raise OperationalError(f"Bad result from poll: {state!r}")
 
 
 class Database(DependencyProvider):

@@ -41,9 +41,10 @@ def cmd_quarantine(args):
     from sqlalchemy.orm import Session
 
     from helpdesk import config as settings
+    from helpdesk.cli import prepare
     from helpdesk.database import make_engine
 
-    config = settings.load()
+    config = prepare(say=lambda line: print(line, file=sys.stderr))  # database up, migrated
     engine = make_engine(config[settings.DATABASE_URL], pool_size=1)
     try:
         with Session(engine) as session:

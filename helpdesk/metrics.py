@@ -3,7 +3,7 @@ import time
 import weakref
 
 from nameko.extensions import DependencyProvider
-from prometheus_client import Counter, Histogram, start_http_server
+from prometheus_client import Counter, Histogram
 
 ENTRYPOINT_SECONDS = Histogram(
     "helpdesk_entrypoint_duration_seconds", "Time spent in a service entrypoint.",
@@ -12,19 +12,12 @@ ENTRYPOINT_ERRORS = Counter(
     "helpdesk_entrypoint_errors_total", "Entrypoint calls that raised.",
     ["service", "entrypoint", "error"])
 
-METRICS_PORT = "METRICS_PORT"
-
 
 class EntrypointMetrics(DependencyProvider):
-    """Times every entrypoint of the service; serves /metrics on METRICS_PORT if it is set."""
+    """Times every entrypoint of the service (the runner serves /metrics for the process)."""
 
     def __init__(self):
         self.started = weakref.WeakKeyDictionary()
-
-    def setup(self):
-        port = int(self.container.config.get(METRICS_PORT) or 0)
-        if port:
-            start_http_server(port, addr="127.0.0.1")
 
     def worker_setup(self, worker_ctx):
         self.started[worker_ctx] = time.perf_counter()

@@ -2,10 +2,16 @@
 NAME is a nameko service (tickets, ingest), `gateway`, or `smtp` (the SMTP listener)."""
 import importlib
 import logging.config
+import os
 import signal
 import sys
+import time
 
 from helpdesk import config as settings
+
+log = logging.getLogger("helpdesk.runner")
+RESTART_SECONDS, MAX_RESTART_SECONDS = 1.0, 30.0
+RESTART_DELAY = "HELPDESK_RESTART_DELAY"  # carried across a restart, for the back-off
 
 SERVICES = {"tickets": "services.tickets.service:TicketsService",
             "ingest": "services.ingest.service:IngestService"}
@@ -18,15 +24,55 @@ def service_class(name):
 
 
 def run_service(name, config):
+    """Run the service until a signal stops it. A lost broker connection kills a nameko 2.14
+    container (an ack or a reply on a socket the broker reset) and leaves stale connections in
+    process-wide pools; so the process then replaces itself with a fresh one (same pid, so
+    whatever supervises it sees no change), after a pause that doubles while the broker is away."""
     import eventlet
+    from eventlet.event import Event
     from nameko.runners import ServiceRunner
 
+    stopping = Event()
     runner = ServiceRunner(config)
     runner.add_service(service_class(name))
     for signum in (signal.SIGTERM, signal.SIGINT):  # Ctrl-C reaches the whole process group
-        signal.signal(signum, lambda *_: eventlet.spawn_n(runner.stop))
-    runner.start()
-    runner.wait()
+        signal.signal(signum, lambda *_: eventlet.spawn_n(_stop, stopping, runner))
+    serve_metrics(config)
+    started = time.monotonic()
+    try:
+        runner.start()
+        # the container itself, not runner.wait(): that one first stops the dead container
+        # gracefully, which can hang on workers stuck with the lost connection
+        next(iter(runner.containers)).wait()
+    except broker_connection_errors() as error:
+        delay = float(os.environ.get(RESTART_DELAY, RESTART_SECONDS))
+        if time.monotonic() - started > 2 * MAX_RESTART_SECONDS:  # it had been running well
+            delay = RESTART_SECONDS
+        log.warning("%s: lost the broker (%r); starting again in %.0f s", name, error, delay)
+        with eventlet.Timeout(delay, False):
+            stopping.wait()
+        if not stopping.ready():
+            restart(name, min(delay * 2, MAX_RESTART_SECONDS))
+
+
+def restart(name, next_delay):
+    os.environ[RESTART_DELAY] = str(next_delay)
+    sys.stdout.flush()  # not logging.shutdown(): a handler lock may be held by a killed worker
+    sys.stderr.flush()
+    os.execv(sys.executable, [sys.executable, "-m", "helpdesk.runner", name])
+
+
+def broker_connection_errors():
+    import amqp.exceptions
+    import kombu.exceptions
+
+    return (OSError, amqp.exceptions.ConnectionError, kombu.exceptions.OperationalError)
+
+
+def _stop(stopping, runner):
+    if not stopping.ready():
+        stopping.send(True)
+        runner.stop()
 
 
 def run_gateway(config):
@@ -52,6 +98,7 @@ def run_smtp(config):
     host, _, port = config[settings.SMTP_ADDRESS].rpartition(":")
     engine = make_engine(config[settings.DATABASE_URL], pool_size=8)
     receiver = smtp.RawMailReceiver(engine, queue.RawMailPublisher(config[settings.AMQP_URI]))
+    serve_metrics(config)
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         asyncio.run(smtp.serve(host or "127.0.0.1", int(port), receiver,
@@ -61,6 +108,14 @@ def run_smtp(config):
     finally:
         receiver.close()
         engine.dispose()
+
+
+def serve_metrics(config):
+    from prometheus_client import start_http_server
+
+    port = int(config.get(settings.METRICS_PORT) or 0)
+    if port:
+        start_http_server(port, addr="127.0.0.1")
 
 
 def main(argv=None):

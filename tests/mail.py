@@ -62,10 +62,16 @@ def customer_mail(to, subject="Нет интернета", body="С утра н�
     return mail
 
 
+def wire_bytes(mail):
+    """A mail as it goes over SMTP: CRLF line ends (smtplib sends bytes unchanged, and a
+    listener must not take bare LFs, the stuff of SMTP smuggling)."""
+    return mail.as_bytes(policy=mail.policy.clone(linesep="\r\n"))
+
+
 def send(address, mail, sender="anna@mail.example", recipients=None):
     """Send a mail (EmailMessage, or raw bytes with `recipients`) with a real SMTP client."""
     if isinstance(mail, EmailMessage):
-        recipients, mail = recipients or [mail["To"]], mail.as_bytes()
+        recipients, mail = recipients or [mail["To"]], wire_bytes(mail)
     with smtplib.SMTP(*address, timeout=30) as client:
         return client.sendmail(sender, recipients, mail)
 
@@ -84,13 +90,18 @@ def wait_until_processed(engine, count, seconds=30):
 
 
 def send_many(address, mails, sender="anna@mail.example"):
-    """Send mails one after another over one SMTP connection (reconnecting if it drops)."""
+    """Send mails one after another over one SMTP connection, as a mail server would: on a
+    dropped connection or a 4xx answer, try again; a 5xx answer is an error."""
     pending = list(mails)
     while pending:
         try:
             with smtplib.SMTP(*address, timeout=60) as client:
                 while pending:
-                    client.sendmail(sender, [pending[0]["To"]], pending[0].as_bytes())
+                    client.sendmail(sender, [pending[0]["To"]], wire_bytes(pending[0]))
                     pending.pop(0)
-        except (smtplib.SMTPException, OSError):
+        except smtplib.SMTPResponseException as error:
+            if error.smtp_code >= 500:
+                raise
+            time.sleep(0.5)
+        except (smtplib.SMTPServerDisconnected, OSError):
             time.sleep(0.5)

@@ -19,7 +19,8 @@ def preview(raw, context=None):
     verdict = pipeline.run(mail, context or Context())
     return {**verdict.mail.as_dict(), "flags": verdict.flags,
             "ticket_id": verdict.ticket_id, "department_id": verdict.department_id,
-            "dropped": verdict.dropped, "trail": [m.as_dict() for m in verdict.trail]}
+            "dropped": verdict.dropped,
+            "bounce": verdict.bounce.as_dict() if verdict.bounce else None, "trail": [m.as_dict() for m in verdict.trail]}
 
 
 def submitted(data):

@@ -38,17 +38,34 @@ def process(session, raw_mail_id, context_for, hand_over):
         return _quarantine(session, row, "PARSER_ERROR", f"{type(error).__name__}: {error}")
     metrics.PARSE_SECONDS.observe(time.perf_counter() - started)
     eventlet.sleep(0)  # parsing is CPU work: let heartbeats and other workers through
-    verdict = _judge(mail, row, context_for)
+    try:
+        verdict = _judge(mail, row, context_for)
+    except FilterFailed as error:
+        return _quarantine(session, row, "FILTER_ERROR", str(error))
     return _act(session, row, verdict, hand_over)
 
 
+class FilterFailed(Exception):
+    """A filter raised on this mail: a bug to fix, then reprocess the mail."""
+
+
 def _judge(mail, row, context_for):
-    verdict = pipeline.run(mail, context_for(row, False))
+    verdict = _filtered(mail, context_for(row, False))
     if _homeless(verdict):
         # A department or routing rule may have been added since the cache was filled.
-        verdict = pipeline.run(mail, context_for(row, True))
+        verdict = _filtered(mail, context_for(row, True))
     _count(verdict)
     return verdict
+
+
+def _filtered(mail, context):
+    # Only the filters themselves are caught: the context comes from tickets, and its
+    # failures are transient ones the caller retries.
+    try:
+        return pipeline.run(mail, context)
+    except Exception as error:
+        log.exception("the filters failed on a mail")
+        raise FilterFailed(f"{type(error).__name__}: {error}") from error
 
 
 def _homeless(verdict):

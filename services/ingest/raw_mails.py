@@ -25,9 +25,10 @@ def store(session, raw, source, *, envelope_sender=None, envelope_recipients=(),
               "envelope_sender": envelope_sender,
               "envelope_recipients": list(envelope_recipients), "status": "received",
               "received_at": func.now(), "attempts": 0, "trail": []}
-    statement = insert(RawMail).values(**values).returning(RawMail.id)
+    table = RawMail.__table__  # Core, not the ORM: this runs before every SMTP 250
+    statement = insert(table).values(**values).returning(table.c.id)
     if source_key is not None:
-        statement = statement.on_conflict_do_nothing(index_elements=[RawMail.source_key])
+        statement = statement.on_conflict_do_nothing(index_elements=[table.c.source_key])
     raw_mail_id = session.scalar(statement)
     created = raw_mail_id is not None
     if not created:
@@ -39,10 +40,11 @@ def store(session, raw, source, *, envelope_sender=None, envelope_recipients=(),
 def claim(session, raw_mail_id):
     """The raw mail to work on, with one more attempt counted; None when there is nothing
     to do (already processed, quarantined or ignored; or an unknown id)."""
-    row = session.scalar(update(RawMail).where(RawMail.id == raw_mail_id,
-                                               RawMail.status == "received")
-                         .values(attempts=RawMail.attempts + 1)
-                         .returning(RawMail).options(undefer(RawMail.content)))
+    table = RawMail.__table__  # a plain row, not an entity: this runs for every mail
+    row = session.execute(update(table).where(table.c.id == raw_mail_id,
+                                              table.c.status == "received")
+                          .values(attempts=table.c.attempts + 1)
+                          .returning(*table.c)).first()
     session.commit()
     return row
 
@@ -59,7 +61,8 @@ def release(session, raw_mail_id):
 def finish(session, raw_mail_id, status, *, reason=None, ticket_id=None, message_id=None,
            trail=()):
     """Record what became of a raw mail: processed, ignored or quarantined."""
-    session.execute(update(RawMail).where(RawMail.id == raw_mail_id).values(
+    table = RawMail.__table__
+    session.execute(update(table).where(table.c.id == raw_mail_id).values(
         status=status, reason=reason, ticket_id=ticket_id, message_id=message_id,
         trail=list(trail), processed_at=func.now()))
     session.commit()

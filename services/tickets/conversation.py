@@ -8,6 +8,7 @@ from datetime import datetime, timezone
 
 from sqlalchemy import func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm.attributes import set_committed_value
 
 from helpdesk import contract
 from helpdesk.contract import Direction, Status
@@ -141,7 +142,10 @@ def add_message(session, message, attachments):
                                content_type=item.content_type, size=len(content), sha256=digest,
                                content_id=item.content_id, inline=item.inline))
     session.flush()
-    session.refresh(message, ["attachments"])
+    if attachments:
+        session.refresh(message, ["attachments"])
+    else:  # nothing to read back: spare the query on every plain mail
+        set_committed_value(message, "attachments", [])
 
 
 def _new_message_id(ticket_id, sender):

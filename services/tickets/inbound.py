@@ -7,9 +7,9 @@ from sqlalchemy import select, text
 from helpdesk.contract import Direction, Priority, Status
 from helpdesk.errors import InvalidInput
 from helpdesk.payloads import InboundMessage, parse
-from services.tickets import access, customers, departments, history
+from services.tickets import access, customers, history
 from services.tickets.conversation import add_message, announce_created, announce_message
-from services.tickets.models import Message, Ticket
+from services.tickets.models import DepartmentAddress, Message, Ticket
 
 REOPENED_BY_CUSTOMER = (Status.PENDING, Status.RESOLVED, Status.CLOSED)
 FINISHED = (Status.RESOLVED, Status.CLOSED)
@@ -28,7 +28,8 @@ def ingest(session, actor, data, reopen_days=DEFAULT_REOPEN_DAYS):
     key = _idempotency_key(payload)
     session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
                     {"key": key})
-    existing = session.scalar(select(Message).where(Message.message_id == key))
+    existing = session.execute(select(Message.id, Message.ticket_id)
+                               .where(Message.message_id == key)).first()
     if existing is not None:
         session.rollback()
         return _result(existing.ticket_id, existing.id, duplicate=True)
@@ -108,9 +109,11 @@ def _finished_long_ago(ticket, reopen_days):
 
 
 def _open_ticket(session, payload, customer, parent=None):
-    department_id = (payload.department_id or (parent.department_id if parent else None)
-                     or _department_by_recipients(session, payload))
-    access.existing_department(session, department_id)
+    if payload.department_id:  # chosen by ingest's routing; it may have been deleted since
+        department_id = access.existing_department(session, payload.department_id)
+    else:
+        department_id = (parent.department_id if parent else None) \
+            or _department_by_recipients(session, payload)
     ticket = Ticket(subject=payload.subject.strip() or "(no subject)", channel="mail",
                     status=Status.NEW, priority=Priority.NORMAL, department_id=department_id,
                     customer_id=customer.id, parent_id=parent.id if parent else None)
@@ -120,10 +123,13 @@ def _open_ticket(session, payload, customer, parent=None):
 
 
 def _department_by_recipients(session, payload):
-    for address in [*payload.to, *payload.cc]:
-        department = departments.by_address(session, address)
-        if department is not None:
-            return department.id
+    recipients = [address.strip().lower() for address in [*payload.to, *payload.cc]]
+    found = dict(session.execute(select(DepartmentAddress.address,
+                                        DepartmentAddress.department_id)
+                                 .where(DepartmentAddress.address.in_(recipients))).all())
+    for address in recipients:  # the first recipient a department receives at decides
+        if address in found:
+            return found[address]
     raise InvalidInput("NO_DEPARTMENT", "no department receives mail at any recipient address",
                        "to")
 

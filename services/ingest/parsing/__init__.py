@@ -1,18 +1,23 @@
 """The mail parser: raw bytes in, a ParsedMail out, every text already str.
 
-`compat32` parsing with explicit decoding (bench/parse_policy.py measures it against
-`policy.default`, whose header registry is several times slower); charset decisions in
-`charsets`, headers in `headers`, attachments in `attachments`, bounces in `reports`.
+    parse(raw: bytes) -> ParsedMail      never raises, except
+    UnparseableMail(reason)              when the bytes are not a mail at all (empty, binary)
+
+Everything repaired on the way is listed in `ParsedMail.defects`, every charset decision in
+`ParsedMail.charset_notes`. Parsing uses `compat32` with explicit decoding: the header registry
+of `policy.default` is several times slower (bench/parse_policy.py measures it).
 """
-import email
+import email.parser
+import logging
+import re
+from collections import deque
 from email import policy
 
 from services.ingest.mail import ParsedMail
-from services.ingest.parsing import attachments, headers, html, reports
-from services.ingest.parsing.charsets import decode as decode_bytes
+from services.ingest.parsing import addresses, bodies, charsets, headers
 
-MAX_DEPTH = 20
-MAX_PARTS = 1000
+log = logging.getLogger(__name__)
+FOLDED = re.compile(r"\r?\n(?=[ \t])")
 
 
 class UnparseableMail(Exception):
@@ -20,35 +25,61 @@ class UnparseableMail(Exception):
 
 
 def parse(raw):
-    if not isinstance(raw, (bytes, bytearray)) or not raw.strip():
-        raise UnparseableMail("the mail is empty")
+    """The ParsedMail of one raw mail (bytes as received, any line ends)."""
+    raw = _normalised(raw)
+    try:
+        return _parsed(raw)
+    except Exception as error:  # a parser bug or a hostile structure: degrade, don't stop
+        log.warning("mail structure could not be read (%s): headers and text only", error)
+        return _flat(raw, f"MIME structure could not be read ({type(error).__name__}): "
+                          "headers and text only")
+
+
+def _normalised(raw):
+    if not isinstance(raw, (bytes, bytearray, memoryview)):
+        raise UnparseableMail(f"a mail is bytes, not {type(raw).__name__}")
     raw = bytes(raw)
+    if not raw.strip():
+        raise UnparseableMail("the mail is empty")
+    if b"\x00" in raw[:4096] and raw[:4096].count(b"\x00") > 64:
+        raise UnparseableMail("binary data, not a mail")
     if raw.startswith(b"From "):  # an mbox separator line, not a header
-        raw = raw.split(b"\n", 1)[1] if b"\n" in raw else b""
+        raw = raw.partition(b"\n")[2]
+    # Line ends as LF throughout: the parts then compare and hash the same however they came.
+    return raw.replace(b"\r\n", b"\n")
+
+
+def _parsed(raw):
     raw, repaired = headers.repair_header_block(raw)
-    message = email.message_from_bytes(raw, policy=policy.compat32)
-    if not message.keys() and not message.get_payload():
-        raise UnparseableMail("no headers and no body: this is not a mail")
-    mail = ParsedMail(headers=[], defects=["header lines without a name made continuations"]
-                      if repaired else [])
-    _read_headers(message, mail)
-    body = _Body(headers.declared_charsets(message))
-    _walk(message, "1", 0, mail, body)
-    _finish_body(mail, body)
-    mail.defects.extend(sorted({type(d).__name__ for d in _defects(message)}))
+    message = email.message_from_bytes(raw, _Part, policy=policy.compat32)
+    mail = ParsedMail(headers=[])
+    if repaired:
+        mail.defects.append("lines in the header block that are no header were repaired")
+    hints = _declared_charsets(message)
+    _read_headers(message, mail, hints)
+    bodies.read(message, bodies.Reading(mail, raw, hints))
+    mail.defects.extend(_parser_defects(message))
     return mail
 
 
-def _read_headers(message, mail):
-    notes, hint = mail.charset_notes, headers.declared_charsets(message)
-    mail.headers = [(name, headers.decode(value, name, [], hint))
+class _Part(email.message.Message):
+    """compat32's part, with a folded boundary parameter unfolded (as RFC 5322 says): else
+    'boundary="simple\n boundary"' never matches its delimiter lines and the parts are lost."""
+
+    def get_boundary(self, failobj=None):
+        boundary = super().get_boundary(failobj)
+        return FOLDED.sub("", boundary) if isinstance(boundary, str) else boundary
+
+
+def _read_headers(message, mail, hints):
+    notes, defects = mail.charset_notes, mail.defects
+    mail.headers = [(name, headers.decode(value, name, [], hints))
                     for name, value in message.raw_items()]
-    mail.subject = headers.decode(headers.raw(message, "Subject"), "Subject", notes, hint)
-    senders = headers.addresses(headers.raw_all(message, "From"), "From", notes, hint)
-    mail.from_ = senders[0] if senders else None
+    mail.subject = headers.decode(headers.raw(message, "Subject"), "Subject", notes, hints)
+    mail.from_ = addresses.sender(message, notes, defects, hints)
     for field, name in (("to", "To"), ("cc", "Cc"), ("reply_to", "Reply-To")):
-        setattr(mail, field, headers.addresses(headers.raw_all(message, name), name, notes,
-                                               hint))
+        setattr(mail, field, addresses.addresses(headers.raw_all(message, name), name, notes,
+                                                 defects, hints))
     ids = headers.message_ids(headers.raw(message, "Message-ID"))
     mail.message_id = ids[0] if ids else None
     replied = headers.message_ids(headers.raw(message, "In-Reply-To"))
@@ -57,59 +88,45 @@ def _read_headers(message, mail):
     mail.date = headers.date(headers.raw(message, "Date"))
 
 
-class _Body:
-    def __init__(self, hint):
-        self.texts, self.htmls, self.parts, self.hint = [], [], 0, hint
+def _declared_charsets(message):
+    """Every charset the mail declares, in order (its parts', then its encoded-words'): the
+    hints for raw 8-bit headers, names and bodies that declare nothing themselves."""
+    found = []
+    words = [m.group(1) for name in ("Subject", "From", "To")
+             for m in headers.ENCODED_WORD.finditer(str(headers.raw(message, name) or ""))]
+    for charset in [part.get_param("charset") for part in _parts(message)] + words:
+        if isinstance(charset, str) and charsets.codec(charset) is not None \
+                and charset.lower() not in ("us-ascii", "ascii", *found):
+            found.append(charset.lower())
+    return tuple(found)
 
 
-def _walk(part, path, depth, mail, body):
-    body.parts += 1
-    if depth > MAX_DEPTH or body.parts > MAX_PARTS:
-        mail.defects.append(f"MIME structure too deep or too large at {path}: rest ignored")
-        return
-    kind = part.get_content_type()
-    if kind == "multipart/report" and mail.report is None:
-        mail.report = reports.delivery_report(part)
-    if kind == "message/rfc822":  # compat32 calls it multipart too: it is one attachment
-        mail.attachments.append(attachments.forwarded(part, path, mail.charset_notes))
-    elif kind == "message/delivery-status":
-        mail.attachments.append(attachments.delivery_status(part))
-    elif part.is_multipart():
-        for index, child in enumerate(part.get_payload(), start=1):
-            _walk(child, f"{path}.{index}", depth + 1, mail, body)
-    else:
-        _leaf(part, path, mail, body)
+def _parts(message, limit=bodies.MAX_PARTS):
+    """The parts, breadth first, at most `limit` (message.walk() recurses without end)."""
+    queue, seen = deque([message]), 0
+    while queue and seen < limit:
+        part = queue.popleft()
+        seen += 1
+        yield part
+        if part.is_multipart():
+            queue.extend(part.get_payload())
 
 
-def _leaf(part, path, mail, body):
-    kind = part.get_content_type()
-    content = part.get_payload(decode=True) or b""
-    named = bool(attachments.filename(part, path, [], body.hint))
-    if kind in ("text/plain", "text/html") and part.get_content_disposition() != "attachment" \
-            and not named and not (kind == "text/html" and body.htmls):
-        text = decode_bytes(content, part.get_content_charset(), f"body:{path}",
-                            mail.charset_notes)
-        (body.texts if kind == "text/plain" else body.htmls).append(text)
-        return
-    found = attachments.of_part(part, path, content, mail.charset_notes, body.hint)
-    mail.attachments.extend(attachments.unpacked_tnef(found) if attachments.is_tnef(found)
-                            else [found])
+def _parser_defects(message):
+    found = {type(defect).__name__ for part in _parts(message) for defect in part.defects}
+    return [f"parser: {name}" for name in sorted(found)]
 
 
-def _finish_body(mail, body):
-    if body.htmls:
-        mail.html = html.sanitised("\n".join(body.htmls))
-    if body.texts:
-        text = "\n".join(t.strip("\n") for t in body.texts)
-    elif body.htmls:
-        text = html.as_text("\n".join(body.htmls))
-    else:
-        text = ""
-    text, files = attachments.uuencoded(text.replace("\r\n", "\n").replace("\r", "\n"))
-    mail.attachments.extend(files)
-    mail.text = text.strip("\n")
+def _flat(raw, reason):
+    """The last resort: the header block and the rest of the bytes as plain text."""
+    try:
+        message = email.parser.BytesParser(policy=policy.compat32).parsebytes(
+            raw, headersonly=True)
+        mail = ParsedMail(headers=[], defects=[reason])
+        _read_headers(message, mail, ())
+        body = raw.partition(b"\n\n")[2]
+        mail.text = charsets.decode(body, None, "body:1", mail.charset_notes).strip("\n")
+        return mail
+    except Exception as error:
+        raise UnparseableMail(f"{reason}; not even the headers: {error}") from error
 
-
-def _defects(message):
-    for part in message.walk():
-        yield from part.defects

@@ -1,138 +1,81 @@
-"""Attachments: names (RFC 2231, RFC 2047, raw 8-bit), forwarded mail, uuencoded blocks in
-text, and winmail.dat (TNEF) unpacked where it can be."""
+"""The parts that are files: their bytes, names and kinds; forwarded mail kept as written
+(.eml); a bounce's delivery status; winmail.dat unpacked where it can be."""
 import binascii
-import email
-import re
+import email.parser
+from email import policy
 
 from services.ingest.mail import Attachment
-from services.ingest.parsing import charsets, headers
+from services.ingest.parsing import filenames, headers, transfer
 
-UUENCODED = re.compile(r"^begin [0-7]{3,4} ([^\r\n]+)\r?\n(.*?)^end\s*$", re.M | re.S)
-
-
-def filename(part, path, notes, hint=None):
-    """The part's file name, decoded, or "" when it has none."""
-    for header, param in (("content-disposition", "filename"), ("content-type", "name")):
-        value = _with_decoded_header(part, header, path, notes, hint).get_param(param,
-                                                                          header=header)
-        if value is None:
-            continue
-        if isinstance(value, tuple):  # RFC 2231: (charset, language, percent-decoded text)
-            charset, _, text = value
-            data = text.encode("latin-1", "surrogateescape") if isinstance(text, str) else text
-            return charsets.decode(data, charset or "utf-8", f"filename:{path}", notes)
-        value = email.utils.unquote(str(value))
-        return headers.decode(value, f"filename:{path}", notes, hint)
-    return ""
+TNEF_KINDS = ("application/ms-tnef", "application/vnd.ms-tnef")
+MAX_TNEF_BYTES = 32 * 1024 * 1024
 
 
-def _with_decoded_header(part, header, path, notes, hint):
-    """The part itself, or — when the header carries raw 8-bit bytes (a file name written in
-    the sender's code page) — a stand-in holding that header decoded."""
-    value = headers.raw(part, header)
-    if value is None or headers.raw_bytes(value).isascii():
-        return part
-    holder = email.message.Message()
-    hints = (part.get_content_charset(), *(hint or ())) if part.get_content_charset() else hint
-    holder[header] = charsets.decode_with_hints(headers.raw_bytes(value), hints,
-                                                f"filename:{path}", notes)
-    return holder
-
-
-def of_part(part, path, content, notes, hint=None):
-    name = filename(part, path, notes, hint)
-    content_id = (part.get("Content-ID") or "").strip().strip("<>") or None
-    inline = part.get_content_disposition() == "inline" or (
-        content_id is not None and part.get_content_disposition() != "attachment")
+def of_part(part, path, reading):
+    """A leaf part as attachments: one, or the files inside a winmail.dat."""
     kind = part.get_content_type()
-    if not name:
-        name = _invented_name(part, kind, notes)
-    return Attachment(name, kind, content, content_id, inline)
+    name = filenames.written(part, path, reading.notes, reading.hints) or \
+        filenames.invented(part, kind)
+    content_id = (str(part.get("Content-ID") or "").strip().strip("<>").strip()) or None
+    disposition = part.get_content_disposition()
+    inline = disposition == "inline" or (content_id is not None and disposition != "attachment")
+    found = Attachment(name, kind, transfer.decoded(part), content_id, inline)
+    if kind in TNEF_KINDS or name.lower() == "winmail.dat":
+        return unpacked_tnef(found, reading.defects)
+    return [found]
 
 
-def delivery_status(part):
-    """The machine-readable part of a bounce, kept for the agent as a text file."""
-    blocks = part.get_payload()
-    if isinstance(blocks, list):
-        content = "\n".join(block.as_string() for block in blocks).encode("utf-8", "replace")
-    else:
-        content = part.get_payload(decode=True) or b""
-    name = _described(part, ".txt") or "delivery-status.txt"
-    return Attachment(name, "message/delivery-status", content)
+def forwarded(part, path, route, reading):
+    """A message/rfc822 part: the mail inside, byte for byte, named after its subject."""
+    data = reading.layout.body(route)
+    if data is None:
+        data = _written_out(part)
+    else:  # base64 or quoted-printable are not allowed for message/rfc822, but are sent
+        encoding = str(part.get("Content-Transfer-Encoding", "")).strip().lower()
+        data = transfer.base64_bytes(data) if encoding == "base64" else \
+            binascii.a2b_qp(data) if encoding == "quoted-printable" else data
+    inner = email.parser.BytesParser(policy=policy.compat32).parsebytes(
+        data[:256 * 1024], headersonly=True)
+    subject = headers.decode(headers.raw(inner, "Subject"), f"forwarded:{path}", reading.notes,
+                             reading.hints)
+    name = filenames.written(part, path, reading.notes, reading.hints) or \
+        filenames.subject_file(subject) or filenames.described(part, "eml") or "message.eml"
+    return Attachment(name, "message/rfc822", data)
 
 
-def forwarded(part, path, notes):
-    """A message/rfc822 part: the mail as a .eml attachment named after its subject."""
-    inner = part.get_payload()
-    inner = inner[0] if isinstance(inner, list) and inner else inner
-    if isinstance(inner, email.message.Message):
-        content = inner.as_bytes()
-        subject = headers.decode(inner.get("Subject"), f"forwarded:{path}", notes)
-    else:
-        content = part.get_payload(decode=True) or b""
-        subject = ""
-    name = filename(part, path, notes) or _described(part, ".eml") or \
-        f"{_safe(subject) or 'forwarded message'}.eml"
-    return Attachment(name, "message/rfc822", content)
+def delivery_status(part, route, reading):
+    """The machine-readable part of a bounce, kept as written, for the agent."""
+    data = reading.layout.body(route)
+    if data is None:
+        blocks = part.get_payload()
+        data = "\n".join(block.as_string() for block in blocks).encode("utf-8", "replace") \
+            if isinstance(blocks, list) else transfer.sent(part)
+    name = filenames.written(part, "", reading.notes, reading.hints) or \
+        filenames.described(part, "txt") or "delivery-status.txt"
+    return Attachment(name, "message/delivery-status", data)
 
 
-def uuencoded(text):
-    """Uuencoded files inside a text body: (text without them, [Attachment])."""
-    found = []
-    for match in UUENCODED.finditer(text):
-        data = bytearray()
-        for line in match.group(2).splitlines():
-            if line.strip() in ("", "`"):
-                continue
-            try:
-                data += binascii.a2b_uu(line)
-            except binascii.Error:
-                nbytes = (((ord(line[0]) - 32) & 63) * 4 + 5) // 3  # the usual broken padding
-                data += binascii.a2b_uu(line[:nbytes])
-        found.append(Attachment(match.group(1).strip(), "application/octet-stream", bytes(data)))
-    return (UUENCODED.sub("", text).strip("\n") if found else text), found
-
-
-def unpacked_tnef(attachment):
-    """winmail.dat's own attachments, or [winmail.dat] when it cannot be unpacked."""
+def unpacked_tnef(attachment, defects):
+    """winmail.dat's own files, or winmail.dat itself when they cannot be taken out."""
+    if attachment.size > MAX_TNEF_BYTES:
+        return [attachment]
     try:
         from tnefparse import TNEF
         tnef = TNEF(attachment.content)
-        files = [Attachment(item.long_filename() or item.name, "application/octet-stream",
-                            item.data) for item in tnef.attachments if item.data]
-    except Exception:  # a damaged or unusual TNEF: keep it as it came
+        files = [Attachment(filenames.UNSAFE.sub(" ", item.long_filename() or item.name or
+                                                 "file").strip() or "file",
+                            "application/octet-stream", item.data)
+                 for item in tnef.attachments if item.data]
+    except Exception as error:  # tnefparse on a damaged or unusual file: keep it as it came
+        defects.append(f"winmail.dat could not be unpacked ({type(error).__name__}): kept")
         return [attachment]
     return files or [attachment]
 
 
-def is_tnef(attachment):
-    return attachment.content_type == "application/ms-tnef" or \
-        attachment.filename.lower() == "winmail.dat"
-
-
-EXTENSIONS = {"text/plain": ".txt", "text/html": ".html", "image/png": ".png",
-              "image/jpeg": ".jpg", "image/gif": ".gif", "application/pdf": ".pdf",
-              "text/calendar": ".ics", "message/rfc822": ".eml"}
-
-
-def _invented_name(part, kind, notes):
-    """A name for a nameless part: its description, else what it is ("image.jpg")."""
-    extension = EXTENSIONS.get(kind, "")
-    described = _described(part, extension)
-    if described:
-        return described
-    if kind.startswith("image/"):
-        return f"image{extension or '.' + kind.split('/')[1]}"
-    if kind == "text/html":
-        return "document.html"
-    return f"file{extension}" if kind != "application/octet-stream" else "file"
-
-
-def _described(part, extension):
-    description = _safe(headers.decode(headers.raw(part, "Content-Description"), "description",
-                                       []))
-    return f"{description}{extension}" if description else ""
-
-
-def _safe(subject):
-    return re.sub(r"[\\/:*?\"<>|\r\n\t]+", " ", subject).strip()[:120]
+def _written_out(part):
+    payload = part.get_payload()
+    inner = payload[0] if isinstance(payload, list) and payload else None
+    try:
+        return inner.as_bytes() if inner is not None else transfer.sent(part)
+    except Exception:  # compat32 cannot write out every broken mail it read: keep nothing
+        return b""

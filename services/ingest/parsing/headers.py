@@ -1,20 +1,30 @@
-"""Header values to str: RFC 2047 encoded-words (also split mid-character, also malformed),
-raw 8-bit bytes, addresses, Message-IDs and dates."""
-import base64
-import binascii
+"""Header values to str: RFC 2047 encoded-words (also split mid-character, also malformed) and
+raw 8-bit bytes; Message-IDs and dates.
+
+`email.header.decode_header` is not used: it leaves text between words undecoded, keeps the
+space between adjacent words in some cases, and gives up on an unknown charset.
+"""
 import quopri
 import re
 from datetime import timezone
-from email.utils import getaddresses, parsedate_to_datetime
+from email.utils import parsedate_to_datetime
 
-from services.ingest.mail import Address
-from services.ingest.parsing import charsets
+from services.ingest.parsing import charsets, transfer
 
-# Lenient on purpose: spaces inside a word, a missing "?=" at the very end, lower-case b/q.
-ENCODED_WORD = re.compile(r"=\?([^?\s]+)\?([BbQq])\?(.*?)(?:\?=|$)", re.DOTALL)
-BETWEEN_WORDS = re.compile(r"^[ \t\r\n]*$")
-MESSAGE_ID = re.compile(r"<[^<>\s]+>")
+# Lenient on purpose: spaces inside a word, a missing "?=" (the word then ends where the next
+# one starts, or at the end), lower-case b/q. Bounded charset: no backtracking blow-up.
+ENCODED_WORD = re.compile(
+    r"=\?([^?\s]{1,40})\?([BbQq])\?((?:(?!=\?[^?\s]{1,40}\?[BbQq]\?).)*?)"
+    r"(?:\?=|(?==\?[^?\s]{1,40}\?[BbQq]\?)|$)",
+    re.DOTALL)
+BLANK = re.compile(r"[ \t\r\n]*")
 FOLDING = re.compile(r"\r?\n(?=[ \t])")
+LINE_BREAKS = re.compile(r"[\r\n\x00]+")
+RAW_BYTE = re.compile("[\udc80-\udcff]")  # an 8-bit byte, as compat32 keeps it in a str
+MESSAGE_ID = re.compile(r"<[^<>\s]+>")
+HEADER_LINE = re.compile(rb"^[!-9;-~]+:|^[ \t]")
+NAMED_HEADER = re.compile(rb"^[!-9;-~]+:")
+MAX_VALUE = 64 * 1024  # longer header values are cut: nothing legitimate needs more
 
 
 def raw(message, name):
@@ -29,45 +39,38 @@ def raw_all(message, name):
     return [v for k, v in message.raw_items() if k.lower() == name]
 
 
-def declared_charsets(message):
-    """Every charset the mail declares, in order: the hints for raw 8-bit headers."""
-    found = []
-    for part in message.walk():
-        charset = part.get_content_charset()
-        if charset and charset not in ("us-ascii", "ascii") and charset not in found:
-            found.append(charset)
-    return tuple(found)
+def raw_bytes(value):
+    """The bytes of a header value as compat32 read it (8-bit bytes as surrogates)."""
+    return str(value).encode("utf-8", "surrogateescape")
 
 
-HEADER_LINE = re.compile(rb"^[!-9;-~]+:|^[ \t]")
-
-
-def repair_header_block(raw):
+def repair_header_block(raw_mail):
     """Lines in the header block that are neither a header nor a continuation (a broken
-    client's unfolded base64) are made continuations, so the headers after them survive."""
-    head, separator, body = raw.partition(b"\n\n") if b"\r\n\r\n" not in raw[:65536] \
-        else raw.partition(b"\r\n\r\n")
+    client's unfolded base64, an unindented parameter) are made continuations, so the headers
+    after them survive. Returns (bytes, repaired?)."""
+    if not HEADER_LINE.match(raw_mail) or raw_mail.startswith((b" ", b"\t")):
+        first, _, rest = raw_mail.partition(b"\n")
+        if NAMED_HEADER.match(rest):  # a line of junk ("---- Original message ----") on top
+            return repair_header_block(rest)[0], True
+        return b"\n" + raw_mail, True  # no header block at all: all of it is the body
+    head, separator, body = raw_mail.partition(b"\n\n")
     lines = head.split(b"\n")
-    if all(HEADER_LINE.match(line) or not line.strip() for line in lines):
-        return raw, False
-    fixed = [line if HEADER_LINE.match(line) or not line.strip() else b" " + line
-             for line in lines]
+    if all(HEADER_LINE.match(line) for line in lines):
+        return raw_mail, False
+    fixed = [line if HEADER_LINE.match(line) else b" " + line for line in lines]
     return b"\n".join(fixed) + separator + body, True
 
 
-def raw_bytes(value):
-    """The bytes of a header value as compat32 read it (8-bit bytes as surrogates)."""
-    return str(value).encode("ascii", "surrogateescape")
-
-
-def decode(value, name, notes, hint=None):
-    """One header value as text; `hint` is the charset to try first for raw 8-bit bytes
-    (the mail's own declared charset: a client writes its headers in it too)."""
+def decode(value, name, notes, hints=()):
+    """One header value as one line of text. `hints`: the charsets the mail declares, tried
+    for raw 8-bit bytes (a client writes its headers in its own charset too)."""
     if value is None:
         return ""
-    text = FOLDING.sub("", str(value))
-    pieces = _pieces(text)
-    return "".join(_decoded(piece, name, notes, hint) for piece in _merged(pieces)).strip()
+    text = FOLDING.sub("", str(value)[:MAX_VALUE])
+    if "=?" not in text and text.isascii():
+        return LINE_BREAKS.sub(" ", text).strip()
+    decoded = "".join(_decoded(piece, name, notes, hints) for piece in _merged(_pieces(text)))
+    return LINE_BREAKS.sub(" ", decoded).strip()
 
 
 def _pieces(text):
@@ -75,9 +78,10 @@ def _pieces(text):
     pieces, position = [], 0
     for match in ENCODED_WORD.finditer(text):
         between = text[position:match.start()]
-        if between and not (pieces and pieces[-1][0] == "word" and BETWEEN_WORDS.match(between)):
+        if between and not (pieces and pieces[-1][0] == "word" and BLANK.fullmatch(between)):
             pieces.append(("text", between))
-        pieces.append(("word", match.group(1), _word_bytes(match.group(2), match.group(3))))
+        pieces.append(("word", match.group(1).split("*", 1)[0],
+                       _word_bytes(match.group(2), match.group(3))))
         position = match.end()
     if position < len(text):
         pieces.append(("text", text[position:]))
@@ -85,20 +89,15 @@ def _pieces(text):
 
 
 def _word_bytes(encoding, payload):
+    payload = payload.encode("utf-8", "surrogateescape")
     if encoding in "Bb":
-        payload = re.sub(r"[^A-Za-z0-9+/]", "", payload)
-        payload += "=" * (-len(payload) % 4)
-        try:
-            return base64.b64decode(payload)
-        except binascii.Error:
-            return base64.b64decode(payload[:len(payload) // 4 * 4] or b"")
-    return quopri.decodestring(payload.replace("_", " ").encode("ascii", "surrogateescape"),
-                               header=False)
+        return transfer.base64_bytes(payload)
+    return quopri.decodestring(payload.replace(b"_", b" "), header=False)
 
 
 def _merged(pieces):
-    """Adjacent encoded-words in one charset joined as bytes: a character split across two
-    words (common with UTF-8 Cyrillic) decodes whole."""
+    """Adjacent encoded-words in one charset joined as bytes before decoding: a character
+    split across two words (common with UTF-8 Cyrillic) then decodes whole."""
     merged = []
     for piece in pieces:
         if merged and piece[0] == "word" and merged[-1][0] == "word" and \
@@ -109,53 +108,31 @@ def _merged(pieces):
     return merged
 
 
-def _decoded(piece, name, notes, hint):
+def _decoded(piece, name, notes, hints):
     if piece[0] == "word":
         return charsets.decode(piece[2], piece[1], f"header:{name}", notes)
-    if not any("\udc80" <= c <= "\udcff" for c in piece[1]):
-        return piece[1]  # plain ASCII, or text that is already decoded
-    return charsets.decode_with_hints(raw_bytes(piece[1]), hint, f"header:{name}", notes)
-
-
-def addresses(values, name, notes, hint=None):
-    """Address list headers as Address(name, email), names decoded. Encoded-words are set
-    aside while the list is split, as they may hold commas ("=?..?Q?Smith,=20Anna?=")."""
-    found, words = [], []
-
-    def set_aside(match):
-        words.append(match.group(0))
-        return f"\x00{len(words) - 1}\x00"
-
-    def restored(text):
-        return re.sub("\x00(\\d+)\x00", lambda m: words[int(m.group(1))], text)
-
-    values = [ENCODED_WORD.sub(set_aside, FOLDING.sub("", str(v))) for v in values if v]
-    for display, email in getaddresses(values):
-        email = decode(restored(email), name, notes, hint).strip().strip("<>")
-        display = decode(restored(display), name, notes, hint).strip().strip('"').strip()
-        if "@" not in email and "@" in display and " " not in display:
-            display, email = email, display  # "Name (anna@mail.example)": the comment form
-        if email or display:
-            found.append(Address(display, email))
-    return found
+    if not RAW_BYTE.search(piece[1]):
+        return piece[1]  # ASCII, or text that is already decoded
+    return charsets.decode_with_hints(raw_bytes(piece[1]), hints, f"header:{name}", notes)
 
 
 def message_ids(value):
-    """Every <id> in a header (References, In-Reply-To), in order."""
+    """Every <id> in a header (References, In-Reply-To), in order, brackets kept."""
     if not value:
         return []
-    text = FOLDING.sub("", str(value))
+    text = FOLDING.sub("", str(value)[:MAX_VALUE])
     ids = MESSAGE_ID.findall(text)
     if not ids and text.strip() and " " not in text.strip():
-        ids = [f"<{text.strip().strip('<>')}>"]
+        ids = [f"<{text.strip().strip('<>')}>"]  # an id written without its brackets
     return ids
 
 
 def date(value):
+    """A timezone-aware datetime, or None when the Date header cannot be read."""
     try:
         parsed = parsedate_to_datetime(str(value)) if value else None
-    except (TypeError, ValueError, IndexError):
+    except (TypeError, ValueError, IndexError, OverflowError):
         return None
     if parsed is not None and parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=timezone.utc)
+        parsed = parsed.replace(tzinfo=timezone.utc)  # "-0000": the time is UTC, zone unknown
     return parsed

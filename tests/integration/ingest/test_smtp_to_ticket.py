@@ -3,7 +3,9 @@ nameko container) to tickets (another container), on real RabbitMQ and PostgreSQ
 import smtplib
 
 import pytest
+import requests
 from nameko.standalone.rpc import ClusterRpcProxy
+from prometheus_client import REGISTRY
 from sqlalchemy import select
 
 from helpdesk import contract
@@ -12,7 +14,8 @@ from services.ingest.service import IngestService
 from services.tickets.models import Message, Ticket
 from services.tickets.service import TicketsService
 from tests import fixtures
-from tests.mail import customer_mail, send, smtp_listener, wait_until_processed
+from tests.mail import (customer_mail, free_port, send, smtp_listener, wait_until_processed,
+                        wire_bytes)
 
 SYSTEM = contract.system("test")
 
@@ -77,15 +80,41 @@ def test_out_of_office_answer_does_not_open_a_ticket(desk, db, engine):
     assert db.scalars(select(Ticket)).all() == []
 
 
-def test_mail_over_the_size_limit_is_refused_with_552(config, db):
-    with smtp_listener(config, MAX_MAIL_BYTES=1024 * 1024) as address:
-        big = customer_mail("support@isp.example", body="x" * 2 * 1024 * 1024)
+def test_a_30_mb_mail_is_refused_with_552_and_a_clear_text(config, db):
+    big = wire_bytes(customer_mail("support@isp.example", body="x" * 30 * 1024 * 1024))
+    with smtp_listener(config) as address:  # the default limit: 25 MB
         with pytest.raises(smtplib.SMTPSenderRefused) as refused:  # SIZE announced up front
-            send(address, big)
-        assert refused.value.smtp_code == 552
-        assert b"1 MB" in refused.value.smtp_error
+            send(address, big, recipients=["support@isp.example"])
+        with smtplib.SMTP(*address, timeout=60) as client:  # a client that does not announce it
+            client.ehlo()
+            client.mail("anna@mail.example")
+            client.rcpt("support@isp.example")
+            code, text = client.data(big)
+    assert refused.value.smtp_code == code == 552
+    assert text == refused.value.smtp_error == \
+        b"5.3.4 Message too big: this help desk accepts mail up to 25 MB"
     db.rollback()
     assert db.scalars(select(RawMail)).all() == []
+
+
+def test_the_listener_counts_what_it_stores_for_prometheus(config, db):
+    port = free_port()
+    with smtp_listener(config, METRICS_PORT=port) as address:
+        send(address, customer_mail("support@isp.example"))
+        exposed = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+    assert 'helpdesk_mails_received_total{source="smtp"} 1.0' in exposed
+
+
+def test_a_processed_mail_is_counted_with_its_latency(desk, engine):
+    before = REGISTRY.get_sample_value("helpdesk_mails_processed_total",
+                                       {"outcome": "ticket"}) or 0
+    latencies = REGISTRY.get_sample_value("helpdesk_mail_end_to_end_seconds_count") or 0
+    send(desk["smtp"], customer_mail("support@isp.example"))
+    [raw] = wait_until_processed(engine, 1)
+    assert raw.status == "processed"
+    assert REGISTRY.get_sample_value("helpdesk_mails_processed_total",
+                                     {"outcome": "ticket"}) == before + 1
+    assert REGISTRY.get_sample_value("helpdesk_mail_end_to_end_seconds_count") == latencies + 1
 
 
 def test_database_down_means_451_so_the_sender_keeps_the_mail(config):

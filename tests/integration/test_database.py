@@ -1,0 +1,39 @@
+"""psycopg2 under eventlet, as every service process runs it."""
+import socket
+
+import eventlet
+import psycopg2
+from sqlalchemy.engine import make_url
+
+from helpdesk.database import green_psycopg
+
+
+def test_a_connection_can_reuse_the_descriptor_of_a_socket_closed_under_a_waiting_greenlet(
+        database_url):
+    """A greenlet parked on a socket that another closes keeps eventlet's listener on its
+    descriptor; libpq, opening its socket without eventlet knowing, may get that number next.
+    The connection must still work (it failed with "Second simultaneous read on fileno N")."""
+    green_psycopg()
+    parked, peer = socket.socketpair()
+
+    def wait_on_parked():
+        try:
+            return parked.recv(1)
+        except EOFError:  # how eventlet tells a reader its descriptor was recycled
+            return "told the socket is gone"
+
+    waiter = eventlet.spawn(wait_on_parked)
+    eventlet.sleep(0)  # the waiter now waits on parked's descriptor
+    freed = parked.fileno()
+    parked.close()
+    dsn = make_url(database_url).render_as_string(False)
+    connection = psycopg2.connect(dsn)
+    try:
+        assert connection.fileno() == freed  # the case under test: the number came back
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            assert cursor.fetchone() == (1,)
+        assert waiter.wait() == "told the socket is gone"
+    finally:
+        connection.close()
+        peer.close()
