@@ -85,10 +85,22 @@ class Dovecot:
         (self.users / user).write_text(f"{user}:{{PLAIN}}{password}::::::\n")
         return Account(self, user, password)
 
-    def kick(self, user):
-        """Drop the user's IMAP connections, as a server restart or a network cut would."""
-        subprocess.run(["doveadm", "-c", str(self.config), "kick", user], check=True,
-                       capture_output=True, timeout=10)
+    def kick(self, user, timeout=10):
+        """Drop the user's IMAP connections, as a server restart or a network cut would.
+        Returns once their processes are gone: a kick only signals them, and until one
+        exits it may still carry out a command already on its way (under load it does)."""
+        pids = [int(line.split()[2]) for line in self._doveadm("who", "-1", user)[1:]]
+        self._doveadm("kick", user)
+        deadline = time.monotonic() + timeout
+        while any(_running(pid) for pid in pids):
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the IMAP processes {pids} of {user} outlived a kick")
+            time.sleep(0.01)
+
+    def _doveadm(self, *arguments):
+        done = subprocess.run(["doveadm", "-c", str(self.config), *arguments], check=True,
+                              capture_output=True, text=True, timeout=10)
+        return done.stdout.splitlines()
 
     def log(self):
         path = self.root / "dovecot.log"
@@ -175,6 +187,14 @@ def _free_port():
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+def _running(pid):
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
+    except FileNotFoundError:
+        return False
+    return state != "Z"   # a zombie has closed its sockets already
 
 
 def _answers(host, port):

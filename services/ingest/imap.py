@@ -24,6 +24,8 @@ BATCH_BYTES = 64 * 1024 * 1024
 # The store failing for this many mails in a row means the database is down: try again later.
 STORE_FAILURES_IN_A_ROW = 3
 SEEN, DELETED = b"\\Seen", b"\\Deleted"
+# PEEK: reading the header of a mail we leave on the server must not mark it read either.
+TOO_BIG_HEADER = "BODY.PEEK[HEADER.FIELDS (FROM SUBJECT DATE)]"
 
 
 class MailboxError(Exception):
@@ -65,8 +67,16 @@ class PollResult:
     stored: int = 0         # of those, new raw mails
     already_had: int = 0    # of those, stored before (by an earlier poll or another poller)
     errors: int = 0         # mails the store refused: left unmarked, fetched again next time
-    too_big: int = 0        # mails over the size limit: left untouched on the server
+    too_big: list = field(default_factory=list)   # TooBig mails, left untouched on the server
     uidvalidity: int | None = None
+
+
+@dataclass(frozen=True)
+class TooBig:
+    """A mail over the size limit, with enough of its header for an admin to find it."""
+    uid: int
+    size: int
+    header: bytes           # its From, Subject and Date lines, as the server has them
 
 
 def poll(mailbox, store_raw, *, max_bytes=MAX_MAIL_BYTES, batch_size=BATCH_MESSAGES,
@@ -106,7 +116,9 @@ def _poll_folder(client, mailbox, store_raw, result, max_bytes, batch_size):
     failures = 0
     for start in range(0, len(uids), batch_size):
         sizes = _sizes(client, uids[start:start + batch_size])
-        for chunk in _chunks(_within_limit(mailbox, sizes, max_bytes, result), sizes):
+        wanted, too_big = _by_limit(sizes, max_bytes)
+        _note_too_big(client, mailbox, too_big, sizes, max_bytes, result)
+        for chunk in _chunks(wanted, sizes):
             safe, failures = _store_chunk(client, mailbox, chunk, store_raw, result, failures)
             _mark(client, mailbox, safe)
             if failures >= STORE_FAILURES_IN_A_ROW:
@@ -128,18 +140,26 @@ def _sizes(client, uids):
             if b"RFC822.SIZE" in answers.get(uid, {})}
 
 
-def _within_limit(mailbox, sizes, max_bytes, result):
-    wanted = []
-    for uid, size in sizes.items():
-        if max_bytes is not None and size > max_bytes:
-            # Left as it is (unread, not deleted): nothing is lost, and an admin can deal with
-            # it. Warned about on every poll until then.
-            result.too_big += 1
-            log.warning("mailbox %s: message uid %s is %s bytes, over the %s byte limit; "
-                        "left on the server, not imported", mailbox.name, uid, size, max_bytes)
-        else:
-            wanted.append(uid)
-    return wanted
+def _by_limit(sizes, max_bytes):
+    """(UIDs to import, UIDs over the limit)."""
+    if max_bytes is None:
+        return list(sizes), []
+    return ([uid for uid, size in sizes.items() if size <= max_bytes],
+            [uid for uid, size in sizes.items() if size > max_bytes])
+
+
+def _note_too_big(client, mailbox, uids, sizes, max_bytes, result):
+    # Left as it is (unread, not deleted): nothing is lost, and an admin can deal with it.
+    # Reported on every poll until then; the header lines say which mail it is.
+    if not uids:
+        return
+    answers = client.fetch(uids, [TOO_BIG_HEADER])
+    for uid in uids:
+        header = next((value for key, value in answers.get(uid, {}).items()
+                       if key.startswith(b"BODY[HEADER")), None) or b""
+        result.too_big.append(TooBig(uid, sizes[uid], header))
+        log.warning("mailbox %s: message uid %s is %s bytes, over the %s byte limit; "
+                    "left on the server, not imported", mailbox.name, uid, sizes[uid], max_bytes)
 
 
 def _chunks(uids, sizes, budget=BATCH_BYTES):

@@ -1,6 +1,8 @@
 """An IMAP session to a mailbox: connected with the mailbox's security, logged in, and logged
 out (or at least closed) however the poll ends. Sockets are plain blocking ones: under the
 ingest service's eventlet monkey-patching they are green."""
+import errno
+import os
 from contextlib import contextmanager
 
 from imapclient import IMAPClient
@@ -25,6 +27,9 @@ def connected(mailbox, ssl_context=None):
 
 def error_text(error):
     """An imapclient error as a readable sentence (they often carry the server's bytes)."""
+    if isinstance(error, OSError) and error.strerror == errno.errorcode.get(error.errno):
+        # eventlet's green sockets give only the errno's name ("ECONNREFUSED").
+        return f"{os.strerror(error.errno)} ({error.strerror})"
     text = str(error)
     if text.startswith(("b'", 'b"')) and text.endswith(text[1]):
         text = text[2:-1]

@@ -67,7 +67,11 @@ def sync_from_config(session, configured, department_ids_by_name):
             session.add(row)
         for field, value in payload.model_dump().items():
             setattr(row, field, value)
-    session.commit()
+    try:
+        session.commit()
+    except IntegrityError:
+        # Another replica wrote the same new mailbox a moment ago: it is there now.
+        session.rollback()
 
 
 def due(session, every_seconds):

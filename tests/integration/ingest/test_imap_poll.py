@@ -171,7 +171,8 @@ def test_a_mail_over_the_size_limit_is_left_untouched(dovecot):
     small = dovecot.append(mail(2))
     store = RawMailStore()
     result = imap.poll(mailbox_of(dovecot), store, max_bytes=1000)
-    assert (result.too_big, result.stored) == (1, 1)
+    assert ([skipped.uid for skipped in result.too_big], result.stored) == ([big], 1)
+    assert b"Subject: request 1" in result.too_big[0].header
     assert dovecot.messages() == {big: set(), small: {SEEN}}
 
 
