@@ -52,12 +52,14 @@ def main(argv=None):
 
 
 def prepare(say=print):
-    from helpdesk import infra
+    from helpdesk import event_queues, infra
     from helpdesk.migrations import upgrade_all
+    from helpdesk.runner import SERVICES, service_class
 
     config = settings.load()
     infra.ensure_all(config, say=say)
     upgrade_all(config["DATABASE_URL"])
+    event_queues.declare_all(config, [service_class(name) for name in SERVICES])
     return config
 
 
@@ -111,6 +113,7 @@ def cmd_up(args):
                                              for name, port in metrics_ports.items()))
         print(f"Mail: SMTP on {config[settings.SMTP_ADDRESS]}; mail to a department's address "
               "becomes a ticket.")
+        print(f"Outbound mail: {_outbound(config)}")
         print(login)
         print("Press Ctrl-C to stop it.")
         while all(child.poll() is None for child in children):
@@ -119,6 +122,14 @@ def cmd_up(args):
         return 1
     finally:
         stop(children)
+
+
+def _outbound(config):
+    from services.notify import transports
+    if transports.relay_host(config):
+        return transports.from_config(config).describe()
+    return (f"no SMTP relay configured (SMTP_RELAY_HOST), so mail is delivered to the Maildir "
+            f"{transports.maildir_path(config)}/new")
 
 
 def _metrics_ports(config):

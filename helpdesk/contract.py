@@ -45,6 +45,25 @@ TICKET_SPLIT = "ticket_split"
 TICKET_MERGED = "ticket_merged"
 RATING_RECEIVED = "rating_received"
 
+# How a ticket came to be, in ticket_created: only a customer's own request is acknowledged.
+ORIGIN_CUSTOMER = "customer"   # their mail, or the portal
+ORIGIN_AGENT = "agent"         # registered by an agent (a phone call, the API)
+ORIGIN_SPLIT = "split"         # split out of another ticket
+
+# Events of the escalation service (source "escalation"). Payload: event_id, ticket_id,
+# department_id, target ("first_response", "next_response", "resolution"), due_at (ISO),
+# level (1, 2, ...).
+SLA_BREACHED = "sla_breached"
+SLA_WARNING = "sla_warning"
+
+# Events of the notify service (source "notify").
+# delivery_failed: event_id, ticket_id, message_id (the ticket's message, for replies),
+# kind, recipients, code (SMTP, or null), reason.
+DELIVERY_FAILED = "delivery_failed"
+# live: what an agent's browser is told at once: kind ("message", "ticket", "assigned"),
+# ticket_id, department_id, and for assignments assignee_id.
+LIVE = "live"
+
 # The ticket tag in mail subjects: "Re: No internet [#1234]". The prefix is configurable
 # (TICKET_TAG_PREFIX), so two help desks mailing each other do not grab each other's tags.
 DEFAULT_TAG_PREFIX = "#"

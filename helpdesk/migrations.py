@@ -5,7 +5,7 @@ from alembic import command
 from alembic.config import Config
 
 ROOT = Path(__file__).resolve().parent.parent
-SERVICES_WITH_SCHEMAS = ("tickets", "ingest")
+SERVICES_WITH_SCHEMAS = ("tickets", "ingest", "notify")
 
 
 def alembic_config(service, database_url):

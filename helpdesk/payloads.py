@@ -45,10 +45,16 @@ class AttachmentIn(Payload):
     inline: bool = False
 
 
+SenderName = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)]
+Language = Literal["ru", "en"]
+
+
 class DepartmentIn(Payload):
     name: Name
     addresses: list[Address] = []
     signature: Body = ""
+    sender_name: SenderName = ""
+    agent_name_in_from: bool = False
     parent_id: Id | None = None
 
 
@@ -56,6 +62,8 @@ class DepartmentPatch(Payload):
     name: Name | None = None
     addresses: list[Address] | None = None
     signature: Body | None = None
+    sender_name: SenderName | None = None
+    agent_name_in_from: bool | None = None
     parent_id: Id | None = None
 
 
@@ -111,7 +119,7 @@ class TicketIn(Payload):
 class ReplyIn(Payload):
     body: Annotated[str, StringConstraints(min_length=1, max_length=MAX_BODY_CHARS)]
     body_html: Body | None = None
-    cc: list[Address] = []
+    cc: list[Address] | None = None  # None: the Cc's of the customer's last mail
     status: Status | None = None
     attachments: list[AttachmentIn] = []
 
@@ -126,6 +134,7 @@ class TicketPatch(Payload):
     priority: Priority | None = None
     assignee_id: Id | None = None
     department_id: Id | None = None
+    language: Language | None = None
 
 
 class SplitIn(Payload):

@@ -1,5 +1,5 @@
 """Runs one part of the help desk in this process: `python -m helpdesk.runner NAME`, where
-NAME is a nameko service (tickets, ingest), `gateway`, or `smtp` (the SMTP listener)."""
+NAME is a nameko service (tickets, ingest, notify), `gateway`, or `smtp` (the SMTP listener)."""
 import importlib
 import logging.config
 import os
@@ -14,7 +14,8 @@ RESTART_SECONDS, MAX_RESTART_SECONDS = 1.0, 30.0
 RESTART_DELAY = "HELPDESK_RESTART_DELAY"  # carried across a restart, for the back-off
 
 SERVICES = {"tickets": "services.tickets.service:TicketsService",
-            "ingest": "services.ingest.service:IngestService"}
+            "ingest": "services.ingest.service:IngestService",
+            "notify": "services.notify.service:NotifyService"}
 PROCESSES = (*SERVICES, "smtp", "gateway")
 
 

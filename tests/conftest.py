@@ -69,7 +69,7 @@ def db(engine):
     with engine.begin() as connection:
         tables = connection.execute(text(
             "SELECT string_agg(format('%I.%I', schemaname, tablename), ', ') FROM pg_tables "
-            "WHERE schemaname IN ('tickets', 'ingest') AND tablename <> 'alembic_version'"
+            "WHERE schemaname IN ('tickets', 'ingest', 'notify') AND tablename <> 'alembic_version'"
         )).scalar()
         connection.execute(text(f"TRUNCATE {tables} CASCADE"))
     with Session(engine, expire_on_commit=False) as session:

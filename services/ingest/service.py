@@ -10,10 +10,11 @@ from nameko.rpc import RpcProxy, rpc
 from nameko.timer import timer
 
 from helpdesk import config as settings
+from helpdesk.admins import require_admin
 from helpdesk.contract import system
 from helpdesk.database import Database
 from helpdesk.metrics import EntrypointMetrics
-from services.ingest import (admins, mailboxes, metrics, parse_preview, polling, processing,
+from services.ingest import (mailboxes, metrics, parse_preview, polling, processing,
                              queue, raw_mails, rules)
 from services.ingest.directory import DirectoryCache
 
@@ -146,7 +147,7 @@ class IngestService:
 
     # --- helpers shared by the entrypoints ---------------------------------------------------
     def _admin(self, actor):
-        return admins.require_admin(self.tickets.whoami(actor))
+        return require_admin(self.tickets.whoami(actor), "manage mail ingest")
 
     def _departments(self):
         return self.tickets.list_departments(INGEST)

@@ -6,7 +6,7 @@ import hashlib
 import uuid
 from datetime import datetime, timezone
 
-from sqlalchemy import func, select, text, update
+from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -14,8 +14,9 @@ from helpdesk import contract
 from helpdesk.contract import Direction, Status
 from helpdesk.errors import Conflict, InvalidInput, NotFound
 from helpdesk.payloads import MergeIn, NoteIn, ReplyIn, SplitIn, parse
-from services.tickets import access, customers, departments, history, serialise
-from services.tickets.models import Agent, Attachment, Blob, Customer, Message, Ticket
+from services.tickets import access, departments, history, serialise
+from services.tickets.models import (Agent, Attachment, Blob, Customer, DepartmentAddress, Message,
+                                     Ticket)
 
 
 def reply(session, actor, ticket_id, data):
@@ -26,13 +27,15 @@ def reply(session, actor, ticket_id, data):
     customer = session.get(Customer, ticket.customer_id)
     department = departments.get(session, ticket.department_id)
     sender = department.addresses[0].address if department.addresses else ""
+    answered = _last_customer_message(session, ticket.id)
+    cc = payload.cc if payload.cc is not None else _kept_cc(session, answered, customer)
     message = Message(ticket_id=ticket.id, direction=Direction.OUTBOUND,
                       author_agent_id=actor.agent_id, from_address=sender,
-                      to_addresses=[customer.email], cc_addresses=payload.cc,
+                      to_addresses=[customer.email], cc_addresses=cc,
                       subject=contract.tag_subject(f"Re: {ticket.subject}", ticket.id),
                       body_text=payload.body, body_html=payload.body_html,
                       message_id=_new_message_id(ticket.id, sender),
-                      in_reply_to=_last_customer_message_id(session, ticket.id))
+                      in_reply_to=answered.message_id if answered else None)
     add_message(session, message, payload.attachments)
     now = datetime.now(timezone.utc)
     changes = {"status": str(payload.status or Status.OPEN)}
@@ -72,7 +75,7 @@ def split(session, actor, ticket_id, data):
     if remaining < 2:
         raise Conflict("LAST_MESSAGE", "the only message of a ticket cannot be split out")
     new = Ticket(subject=message.subject or ticket.subject, channel=ticket.channel,
-                 status=Status.NEW, priority=ticket.priority,
+                 status=Status.NEW, priority=ticket.priority, language=ticket.language,
                  department_id=ticket.department_id, customer_id=ticket.customer_id,
                  parent_id=ticket.id)
     session.add(new)
@@ -80,7 +83,8 @@ def split(session, actor, ticket_id, data):
     message.ticket_id = new.id
     history.record_change(session, ticket, actor, "split", message.id, f"#{new.id}")
     history.record_change(session, new, actor, "split_from", None, f"#{ticket.id}")
-    announce_created(session, new, message, session.get(Customer, new.customer_id))
+    announce_created(session, new, message, session.get(Customer, new.customer_id),
+                     contract.ORIGIN_SPLIT)
     history.announce(session, contract.TICKET_SPLIT,
                      {"ticket_id": ticket.id, "new_ticket_id": new.id, "message_id": message.id,
                       "department_id": ticket.department_id, "actor": history.actor_ref(actor)})
@@ -153,12 +157,26 @@ def _new_message_id(ticket_id, sender):
     return contract.own_message_id(ticket_id, domain, uuid.uuid4().hex)
 
 
-def _last_customer_message_id(session, ticket_id):
-    return session.scalar(select(Message.message_id)
+def _last_customer_message(session, ticket_id):
+    return session.scalar(select(Message)
                           .where(Message.ticket_id == ticket_id,
                                  Message.direction == Direction.INBOUND,
+                                 Message.auto_reply.is_(False),
                                  Message.message_id.is_not(None))
                           .order_by(Message.created_at.desc(), Message.id.desc()).limit(1))
+
+
+def _kept_cc(session, answered, customer):
+    """Everyone the customer's last mail went to, except the customer and our own addresses:
+    a reply keeps the people the customer copied in."""
+    if answered is None:
+        return []
+    others = {address.lower(): address
+              for address in [*answered.to_addresses, *answered.cc_addresses]}
+    others.pop(customer.email.lower(), None)
+    ours = set(session.scalars(select(DepartmentAddress.address)
+                               .where(DepartmentAddress.address.in_(list(others)))))
+    return [address for key, address in others.items() if key not in ours]
 
 
 def author_of(session, message):
@@ -188,9 +206,10 @@ def with_authors(session, messages):
     return result
 
 
-def announce_created(session, ticket, message, customer):
+def announce_created(session, ticket, message, customer, origin):
     history.announce(session, contract.TICKET_CREATED,
                      {"ticket": serialise.ticket(ticket), "message_id": message.id,
+                      "origin": origin,
                       "customer": {"id": customer.id, "email": customer.email,
                                    "name": customer.name}})
 

@@ -23,7 +23,9 @@ def get(session, department_id):
 def create(session, actor, data):
     access.require_admin(actor)
     payload = parse(DepartmentIn, data)
-    department = Department(name=payload.name, signature=payload.signature)
+    department = Department(name=payload.name, signature=payload.signature,
+                            sender_name=payload.sender_name,
+                            agent_name_in_from=payload.agent_name_in_from)
     _set_parent(session, department, payload.parent_id)
     _set_addresses(session, department, payload.addresses)
     session.add(department)
@@ -36,10 +38,9 @@ def update(session, actor, department_id, data):
     payload = parse(DepartmentPatch, data)
     department = get(session, department_id)
     fields = payload.model_dump(exclude_unset=True)
-    if "name" in fields:
-        department.name = payload.name
-    if "signature" in fields:
-        department.signature = payload.signature
+    for name in ("name", "signature", "sender_name", "agent_name_in_from"):
+        if fields.get(name) is not None:
+            setattr(department, name, fields[name])
     if "parent_id" in fields:
         _set_parent(session, department, payload.parent_id)
     if payload.addresses is not None:
@@ -52,10 +53,6 @@ def by_address(session, address):
     """The department that receives mail at `address`, or None."""
     row = session.get(DepartmentAddress, address.strip().lower())
     return session.get(Department, row.department_id) if row else None
-
-
-def render_signature(department, agent_name):
-    return department.signature.replace("{agent_name}", agent_name or "")
 
 
 def _set_parent(session, department, parent_id):

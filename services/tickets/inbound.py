@@ -4,10 +4,11 @@ from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import select, text
 
-from helpdesk.contract import Direction, Priority, Status
+from helpdesk import contract
+from helpdesk.contract import ORIGIN_CUSTOMER, Direction, Priority, Status
 from helpdesk.errors import InvalidInput
 from helpdesk.payloads import InboundMessage, parse
-from services.tickets import access, customers, history
+from services.tickets import access, customers, history, languages
 from services.tickets.conversation import add_message, announce_created, announce_message
 from services.tickets.models import DepartmentAddress, Message, Ticket
 
@@ -49,7 +50,7 @@ def ingest(session, actor, data, reopen_days=DEFAULT_REOPEN_DAYS):
     message = _inbound_message(payload, key, ticket, customer)
     add_message(session, message, payload.attachments)
     if created:
-        announce_created(session, ticket, message, customer)
+        announce_created(session, ticket, message, customer, ORIGIN_CUSTOMER)
     else:
         _customer_wrote_again(session, actor, ticket, message)
     session.commit()
@@ -116,7 +117,8 @@ def _open_ticket(session, payload, customer, parent=None):
             or _department_by_recipients(session, payload)
     ticket = Ticket(subject=payload.subject.strip() or "(no subject)", channel="mail",
                     status=Status.NEW, priority=Priority.NORMAL, department_id=department_id,
-                    customer_id=customer.id, parent_id=parent.id if parent else None)
+                    customer_id=customer.id, parent_id=parent.id if parent else None,
+                    language=languages.detect(payload.subject, payload.body_text))
     session.add(ticket)
     session.flush()
     return ticket
@@ -143,17 +145,20 @@ def _customer_wrote_again(session, actor, ticket, message):
 
 def _bounced(session, actor, payload, key):
     """A bounce: a system note on the ticket of the mail that did not arrive, which is marked
-    failed. A bounce about mail we cannot find is ignored (ingest keeps the raw mail)."""
+    failed. Notify's own mail (acknowledgements, notices) is not a message on the ticket, but
+    its Message-ID names the ticket. A bounce about mail we cannot place is ignored (ingest
+    keeps the raw mail)."""
     bounce = payload.bounce
-    original = None
-    if bounce.original_message_id:
-        original = session.scalar(select(Message).where(
-            Message.message_id == bounce.original_message_id.strip()))
-    if original is None:
+    original_id = (bounce.original_message_id or "").strip()
+    original = session.scalar(select(Message).where(Message.message_id == original_id)) \
+        if original_id else None
+    ticket = session.get(Ticket, original.ticket_id) if original is not None \
+        else _ticket_of_own_mail(session, payload, original_id)
+    if ticket is None:
         session.rollback()
         return _result(None, None, ignored="a bounce about a mail the help desk did not send")
-    original.delivery_status = bounce.action or "failed"
-    ticket = session.get(Ticket, original.ticket_id)
+    if original is not None:
+        original.delivery_status = bounce.action or "failed"
     recipients = ", ".join(bounce.recipients) or "the recipient"
     note = (f"Delivery to {recipients} {bounce.action or 'failed'}"
             f"{f' ({bounce.status})' if bounce.status else ''}.\n\n{bounce.diagnostic}").strip()
@@ -161,8 +166,18 @@ def _bounced(session, actor, payload, key):
                       from_address=payload.from_address, body_text=note, message_id=key,
                       raw_mail_id=payload.raw_mail_id, auto_reply=True)
     add_message(session, message, payload.attachments)
-    history.record_change(session, ticket, actor, "delivery_failed", original.id,
+    history.record_change(session, ticket, actor, "delivery_failed",
+                          original.id if original else original_id or None,
                           bounce.status or bounce.action)
     announce_message(session, ticket, message)
     session.commit()
     return _result(ticket.id, message.id)
+
+
+def _ticket_of_own_mail(session, payload, original_id):
+    if payload.ticket_id:
+        return session.get(Ticket, payload.ticket_id)
+    domains = {address.rpartition("@")[2]
+               for address in session.scalars(select(DepartmentAddress.address))}
+    number = contract.ticket_number_in_message_id(original_id, domains)
+    return session.get(Ticket, number) if number else None

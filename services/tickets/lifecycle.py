@@ -8,7 +8,7 @@ from helpdesk import contract
 from helpdesk.contract import Status
 from helpdesk.errors import Conflict, InvalidInput
 from helpdesk.payloads import RatingIn, TicketIn, TicketPatch, TicketQuery, parse
-from services.tickets import access, conversation, customers, history, serialise
+from services.tickets import access, conversation, customers, history, languages, serialise
 from services.tickets.models import Agent, AuditEntry, Message, Rating, Ticket
 
 CLOSED_STATES = (Status.RESOLVED, Status.CLOSED)
@@ -23,7 +23,8 @@ def create(session, actor, data):
         _assignable_agent(session, payload.assignee_id, payload.department_id)
     ticket = Ticket(subject=payload.subject, channel=payload.channel, status=Status.NEW,
                     priority=payload.priority, department_id=payload.department_id,
-                    customer_id=customer.id, assignee_id=payload.assignee_id)
+                    customer_id=customer.id, assignee_id=payload.assignee_id,
+                    language=languages.detect(payload.subject, payload.body))
     session.add(ticket)
     session.flush()
     message = Message(ticket_id=ticket.id, direction=contract.Direction.INBOUND,
@@ -32,7 +33,9 @@ def create(session, actor, data):
     session.add(message)
     session.flush()
     history.record_change(session, ticket, actor, "created", None, f"channel {ticket.channel}")
-    conversation.announce_created(session, ticket, message, customer)
+    origin = contract.ORIGIN_CUSTOMER if payload.channel == contract.Channel.PORTAL \
+        else contract.ORIGIN_AGENT
+    conversation.announce_created(session, ticket, message, customer, origin)
     session.commit()
     return serialise.ticket(ticket)
 
@@ -112,12 +115,13 @@ def update(session, actor, ticket_id, data):
     fields = payload.model_dump(exclude_unset=True)
     if not fields:
         raise InvalidInput("INVALID_INPUT", "nothing to change: give status, priority, "
-                           "assignee_id or department_id")
+                           "assignee_id, department_id or language")
     ticket = access.visible_ticket(session, actor, ticket_id, lock=True)
     if fields.get("status") is None:
         fields.pop("status", None)
-    if fields.get("priority") is None:
-        fields.pop("priority", None)
+    for name in ("priority", "language"):
+        if fields.get(name) is None:
+            fields.pop(name, None)
     if fields.get("department_id") is not None:
         access.existing_department(session, fields["department_id"])
     elif "department_id" in fields:
@@ -126,7 +130,7 @@ def update(session, actor, ticket_id, data):
     if fields.get("assignee_id") is not None:
         department = fields.get("department_id") or ticket.department_id
         _assignable_agent(session, fields["assignee_id"], department)
-    changes = {name: str(value) if name in ("status", "priority") else value
+    changes = {name: str(value) if name in ("status", "priority", "language") else value
                for name, value in fields.items()}
     _stamp_resolution(ticket, changes.get("status"))
     history.apply_changes(session, ticket, actor, changes)

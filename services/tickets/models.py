@@ -35,6 +35,11 @@ class Department(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)
     signature: Mapped[str] = mapped_column(Text, default="")
+    # How the department signs its mail: "Billing" or, with agent_name_in_from,
+    # "Anna Petrova via Billing". Empty: the department's name.
+    sender_name: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    agent_name_in_from: Mapped[bool] = mapped_column(Boolean, default=False,
+                                                     server_default="false")
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"))
     created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
     addresses: Mapped[list["DepartmentAddress"]] = relationship(
@@ -100,6 +105,9 @@ class Ticket(Base):
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"), index=True)
     merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))
+    # The customer's language for the help desk's own mail: detected from the first
+    # message, changeable by agents.
+    language: Mapped[str] = mapped_column(String(8), default="en", server_default="en")
     created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
     first_response_at: Mapped[datetime | None] = mapped_column(Timestamp)

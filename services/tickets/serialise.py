@@ -7,7 +7,8 @@ def _time(value):
 
 def department(row):
     return {"id": row.id, "name": row.name, "addresses": [a.address for a in row.addresses],
-            "signature": row.signature, "parent_id": row.parent_id,
+            "signature": row.signature, "sender_name": row.sender_name,
+            "agent_name_in_from": row.agent_name_in_from, "parent_id": row.parent_id,
             "created_at": _time(row.created_at)}
 
 
@@ -28,7 +29,7 @@ def ticket(row):
             "department_id": row.department_id, "status": row.status, "priority": row.priority,
             "assignee_id": row.assignee_id, "customer_id": row.customer_id,
             "parent_id": row.parent_id, "merged_into_id": row.merged_into_id,
-            "created_at": _time(row.created_at), "updated_at": _time(row.updated_at),
+            "language": row.language, "created_at": _time(row.created_at), "updated_at": _time(row.updated_at),
             "first_response_at": _time(row.first_response_at),
             "resolved_at": _time(row.resolved_at)}
 

@@ -1,17 +1,26 @@
 """The tickets service: entrypoints only. Every call names its actor; access is checked in
 the domain modules, and events go out through the outbox after the commit."""
+import logging
+
+import eventlet
 from nameko.dependency_providers import Config
+from nameko.events import event_handler
 from nameko.rpc import rpc
 from nameko.timer import timer
 from sqlalchemy import text
 
+from helpdesk import contract
 from helpdesk.config import REOPEN_DAYS
 from helpdesk.database import Database
 from helpdesk.metrics import EntrypointMetrics
 from helpdesk.outbox import EventOutbox
-from services.tickets import (access, agents, conversation, customers, departments, inbound,
-                              lifecycle, serialise, templates)
+from helpdesk.errors import HelpdeskError
+from services.tickets import (access, agents, conversation, customers, deliveries, departments,
+                              inbound, lifecycle, outbound, serialise, templates)
 from services.tickets.models import OutboxEvent
+
+log = logging.getLogger(__name__)
+REQUEUE_PAUSE_SECONDS = 1.0  # a failing event goes back to the queue; do not spin on it
 
 
 class TicketsService:
@@ -159,6 +168,23 @@ class TicketsService:
     @rpc
     def rate_ticket(self, actor, ticket_id, data):
         return lifecycle.rate(self.db, self._actor(actor), ticket_id, data)
+
+    @rpc
+    def mail_context(self, actor, ticket_id, message_id=None):
+        """Everything the notify service needs to write a mail about a ticket (system only)."""
+        return outbound.mail_context(self.db, self._actor(actor), ticket_id, message_id)
+
+    @event_handler("notify", contract.DELIVERY_FAILED, requeue_on_error=True)
+    def note_failed_delivery(self, payload):
+        """A mail notify could not deliver becomes a system note on its ticket."""
+        try:
+            deliveries.record_failure(self.db, payload)
+        except HelpdeskError as error:  # it will not get better by trying again
+            log.error("delivery failure %s not recorded: %s", payload.get("event_id"), error)
+        except Exception:
+            self.db.rollback()
+            eventlet.sleep(REQUEUE_PAUSE_SECONDS)
+            raise
 
     # --- canned replies -------------------------------------------------------------------
     @rpc

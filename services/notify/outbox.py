@@ -1,0 +1,122 @@
+"""The outbox of mail: rows written with the decision to send, claimed by one sender at a
+time (SKIP LOCKED, so any number of senders in any number of replicas share it), and settled
+as sent, retried later, or failed — each attempt recorded."""
+import uuid
+from datetime import datetime, timedelta, timezone
+
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects.postgresql import insert
+
+from helpdesk import contract
+from services.notify import compose
+from services.notify.models import DeliveryAttempt, NotifyEvent, OutboxMail
+
+FIRST_RETRY_SECONDS = 5
+
+
+def now():
+    return datetime.now(timezone.utc)
+
+
+def enqueue(session, key, mail):
+    """Add a mail unless one with this key exists (the event was delivered twice)."""
+    content = compose.build(mail)
+    inserted = session.execute(
+        insert(OutboxMail).values(
+            key=key[:200], kind=mail.kind, ticket_id=mail.ticket_id,
+            ticket_message_id=mail.ticket_message_id, message_id=mail.message_id,
+            envelope_from=mail.sender.address, recipients=mail.recipients,
+            recipient=mail.recipients[0].lower(), content=content, status="queued",
+            attempts=0, next_attempt_at=now(), unconfirmed=False, created_at=now())
+        .on_conflict_do_nothing(index_elements=["key"]).returning(OutboxMail.id)).scalar()
+    return inserted is not None
+
+
+def sent_recently(session, kind, recipient, within=timedelta(hours=1)):
+    return session.scalar(select(func.count()).select_from(OutboxMail).where(
+        OutboxMail.kind == kind, OutboxMail.recipient == recipient.lower(),
+        OutboxMail.created_at > now() - within))
+
+
+def claim(connection):
+    """The next due mail, locked for this sender's transaction; None when nothing is due."""
+    return connection.execute(
+        select(OutboxMail.__table__).where(OutboxMail.status == "queued",
+                                           OutboxMail.next_attempt_at <= now())
+        .order_by(OutboxMail.next_attempt_at, OutboxMail.id).limit(1)
+        .with_for_update(skip_locked=True)).first()
+
+
+def mark_committing(connection, outbox_id):
+    """The end of DATA goes out next: from here on the mail counts as sent if we die."""
+    _set(connection, outbox_id, status="committing", committing_at=now())
+
+
+def mark_sent(connection, row, unconfirmed=False, detail=""):
+    _set(connection, row.id, status="sent", sent_at=now(), attempts=row.attempts + 1,
+         unconfirmed=unconfirmed, last_error=detail or None)
+    _attempt(connection, row.id, "sent", None, detail)
+
+
+def retry_later(connection, row, code, detail, max_delay, give_up_after):
+    """A temporary failure: try again after a delay that doubles with each attempt, until the
+    mail is older than `give_up_after`."""
+    attempts = row.attempts + 1
+    if now() - row.created_at > give_up_after:
+        return mark_failed(connection, row, code, f"gave up after {attempts} attempts: {detail}")
+    delay = min(FIRST_RETRY_SECONDS * 2 ** (attempts - 1), max_delay)
+    _set(connection, row.id, status="queued", attempts=attempts, last_error=detail,
+         next_attempt_at=now() + timedelta(seconds=delay), committing_at=None)
+    _attempt(connection, row.id, "retry", code, detail)
+    return "retry"
+
+
+def mark_failed(connection, row, code, detail):
+    _set(connection, row.id, status="failed", attempts=row.attempts + 1, last_error=detail,
+         committing_at=None)
+    _attempt(connection, row.id, "failed", code, detail)
+    return "failed"
+
+
+def settle_in_doubt(connection, older_than=timedelta(minutes=2)):
+    """Mail whose sender died after starting the end of DATA: the relay most likely has it,
+    and sending it again would deliver it twice — count it sent, flagged unconfirmed."""
+    rows = connection.execute(select(OutboxMail.id, OutboxMail.attempts).where(
+        OutboxMail.status == "committing", OutboxMail.committing_at < now() - older_than)
+        .with_for_update(skip_locked=True)).all()
+    for row in rows:
+        mark_sent(connection, row, unconfirmed=True,
+                  detail="the sender stopped before the relay confirmed the end of DATA")
+    return len(rows)
+
+
+def announce_failure(connection, row, recipients, code, detail):
+    """notify.delivery_failed, recorded with the failure; the event relay publishes it."""
+    event_id = str(uuid.uuid4())
+    payload = {"event_id": event_id, "outbox_id": row.id, "kind": row.kind,
+               "ticket_id": row.ticket_id, "message_id": row.ticket_message_id,
+               "mail_message_id": row.message_id, "recipients": recipients, "code": code,
+               "reason": detail}
+    connection.execute(insert(NotifyEvent).values(id=event_id, event_type=contract.DELIVERY_FAILED,
+                                                  payload=payload, created_at=now()))
+
+
+def oldest_waiting_seconds(session):
+    oldest = session.scalar(select(func.min(OutboxMail.created_at))
+                            .where(OutboxMail.status.in_(["queued", "committing"])))
+    return (now() - oldest).total_seconds() if oldest else 0.0
+
+
+def counts(session):
+    return dict(session.execute(select(OutboxMail.status, func.count())
+                                .group_by(OutboxMail.status)).all())
+
+
+def _set(connection, outbox_id, **values):
+    connection.execute(update(OutboxMail).where(OutboxMail.id == outbox_id).values(**values))
+
+
+def _attempt(connection, outbox_id, outcome, code, detail):
+    connection.execute(insert(DeliveryAttempt).values(outbox_id=outbox_id, at=now(),
+                                                      outcome=outcome, code=code,
+                                                      detail=(detail or "")[:2000]))

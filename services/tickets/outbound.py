@@ -1,0 +1,84 @@
+"""What the notify service needs to write a mail about a ticket, in one answer: the ticket,
+its department (addresses, sender name, signature), the customer, the thread's Message-IDs
+for References, the department's managers, and the message being mailed with its files."""
+import base64
+
+from sqlalchemy import select
+
+from helpdesk.contract import Direction, Role
+from services.tickets import access, conversation, customers, departments, serialise
+from services.tickets.models import Agent, Blob, DepartmentAddress, Message, agent_departments
+
+THREAD_REFERENCES = 20  # the first message and the latest ones are what clients thread by
+
+
+def mail_context(session, actor, ticket_id, message_id=None):
+    access.require_admin(actor)  # system callers (notify) and admins only
+    ticket = access.visible_ticket(session, actor, ticket_id)
+    department = departments.get(session, ticket.department_id)
+    thread = session.execute(select(Message.id, Message.message_id, Message.direction,
+                                    Message.auto_reply, Message.subject)
+                             .where(Message.ticket_id == ticket.id)
+                             .order_by(Message.created_at, Message.id)).all()
+    context = {
+        "ticket": serialise.ticket(ticket),
+        "department": serialise.department(department),
+        "customer": serialise.customer(customers.get(session, ticket.customer_id)),
+        "assignee": _person(session.get(Agent, ticket.assignee_id)) if ticket.assignee_id
+        else None,
+        "own_addresses": list(session.scalars(select(DepartmentAddress.address))),
+        "managers": _managers(session, department.id),
+        "first_message": _first(thread),
+        "message": None,
+        "references": [],
+    }
+    if message_id is not None:
+        message = session.get(Message, message_id)
+        if message is None or message.ticket_id != ticket.id:
+            return {**context, "message": None}
+        context["message"] = _with_content(session, conversation.with_authors(session,
+                                                                              [message])[0])
+        context["references"] = _references(thread, message.id)
+    return context
+
+
+def _first(thread):
+    if not thread:
+        return None
+    row = thread[0]
+    return {"id": row.id, "message_id": row.message_id, "auto_reply": row.auto_reply,
+            "subject": row.subject}
+
+
+def _references(thread, up_to_id):
+    """The Message-IDs of the mails in the thread before this one (internal notes never left
+    the help desk), the first and the latest kept when there are many."""
+    ids = []
+    for row in thread:
+        if row.id == up_to_id:
+            break
+        if row.message_id and row.direction != Direction.INTERNAL:
+            ids.append(row.message_id)
+    if len(ids) > THREAD_REFERENCES:
+        ids = [ids[0], *ids[-(THREAD_REFERENCES - 1):]]
+    return ids
+
+
+def _with_content(session, message):
+    for item in message["attachments"]:
+        content = session.get(Blob, item["sha256"]).content
+        item["content_base64"] = base64.b64encode(content).decode()
+    return message
+
+
+def _managers(session, department_id):
+    rows = session.scalars(select(Agent).join(agent_departments,
+                                              agent_departments.c.agent_id == Agent.id)
+                           .where(agent_departments.c.department_id == department_id,
+                                  Agent.role == Role.MANAGER, Agent.active.is_(True))
+                           .order_by(Agent.id))
+    return [_person(agent) for agent in rows]
+
+
+def _person(agent):
+    return {"id": agent.id, "name": agent.name, "email": agent.email} if agent else None

@@ -1,0 +1,49 @@
+"""The SMTP sink (tests/smtp_sink.py) run as the help desk's relay in a test: start, stop,
+and the mails it received, parsed back."""
+import subprocess
+import sys
+import time
+from email import message_from_bytes, policy
+
+from tests.mail import free_port, wait_for_port
+
+
+class Relay:
+    def __init__(self, directory):
+        self.directory = directory
+        self.port = free_port()
+        self.process = None
+
+    def start(self):
+        self.process = subprocess.Popen([sys.executable, "-m", "tests.smtp_sink",
+                                         str(self.port), str(self.directory)],
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        wait_for_port(self.port, self.process)
+        return self
+
+    def stop(self):
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait()
+            self.process = None
+
+    def settings(self):
+        return {"SMTP_RELAY_HOST": "127.0.0.1", "SMTP_RELAY_PORT": self.port,
+                "SMTP_RELAY_SECURITY": "none"}
+
+    def raw_mails(self):
+        return [path.read_bytes() for path in sorted(self.directory.glob("*.eml"),
+                                                         key=lambda p: p.stat().st_mtime_ns)]
+
+    def mails(self):
+        return [message_from_bytes(raw, policy=policy.default) for raw in self.raw_mails()]
+
+    def wait_for(self, count, seconds=30):
+        """The mails once at least `count` arrived (AssertionError when they do not)."""
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            mails = self.mails()
+            if len(mails) >= count:
+                return mails
+            time.sleep(0.1)
+        raise AssertionError(f"{len(self.mails())} mail(s) arrived, {count} expected")
