@@ -1,8 +1,10 @@
-"""The Flask API gateway: the REST API, /healthz and /metrics; it keeps nothing itself."""
+"""The Flask API gateway: the REST API, live events, the customer's rating page, /healthz and
+/metrics; it keeps nothing itself."""
 from flask import Flask
 
-from gateway import errors, health
-from gateway.api import directory, mail, openapi, session, tickets
+from gateway import errors, health, live
+from gateway.api import directory, events, mail, notify, openapi, session, tickets
+from gateway.portal import rating
 from gateway.rpc import RpcPool
 from helpdesk import config as settings
 from helpdesk.config import MAX_REQUEST_BYTES, RPC_POOL_SIZE, RPC_TIMEOUT, SECRET_KEY
@@ -20,7 +22,9 @@ def create_app(config=None):
                                     timeout=float(config.get(RPC_TIMEOUT, 10)))
     errors.init_app(app)
     health.init_app(app)
+    live.init_app(app, config)
     app.register_blueprint(health.bp)
-    for module in (session, directory, tickets, mail, openapi):
+    app.register_blueprint(rating.bp)
+    for module in (session, directory, tickets, mail, notify, events, openapi):
         app.register_blueprint(module.bp, url_prefix="/api/v1")
     return app

@@ -33,6 +33,22 @@ def green_psycopg():
         extensions.set_wait_callback(wait_for_postgres)
 
 
+# Actions to run the moment a statement has gone out on a connection (see when_sent).
+_on_sent = {}
+
+
+def when_sent(dbapi_connection, action):
+    """Run `action` as soon as the next statement on this psycopg2 connection has been
+    written to PostgreSQL, before its answer is awaited — without yielding in between. The
+    notify senders use it to put COMMIT and an SMTP end of DATA on the wire back to back.
+    Only the green wait callback runs it: the caller checks whether it ran."""
+    _on_sent[dbapi_connection] = action
+
+
+def forget_sent(dbapi_connection):
+    _on_sent.pop(dbapi_connection, None)
+
+
 # psycopg2's connection states while a connection is being set up (not exported by psycopg2).
 CONNECTING_STATES = {0, 20, 21}  # SETUP, CONNECTING, DATESTYLE
 
@@ -51,6 +67,9 @@ def wait_for_postgres(connection, timeout=-1):
         if connection.status in CONNECTING_STATES:  # libpq may open a new socket per attempt
             get_hub().mark_as_reopened(connection.fileno())
         if state == extensions.POLL_READ:
+            action = _on_sent.pop(connection, None)  # the statement is all on the wire
+            if action is not None:
+                action()
             trampoline(connection.fileno(), read=True)
         elif state == extensions.POLL_WRITE:
             trampoline(connection.fileno(), write=True)

@@ -85,7 +85,9 @@ def run_gateway(config):
     host, _, port = config["GATEWAY_ADDRESS"].rpartition(":")
     app = create_app(config)
     wsgi.server(eventlet.listen((host or "127.0.0.1", int(port))), app,
-                log=logging.getLogger("gateway.access"), log_output=False)
+                log=logging.getLogger("gateway.access"), log_output=False,
+                # every open /api/v1/events stream holds a connection for as long as it lasts
+                max_size=int(config.get(settings.GATEWAY_MAX_CONNECTIONS) or 10000))
 
 
 def run_smtp(config):

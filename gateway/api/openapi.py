@@ -1,5 +1,8 @@
 """The OpenAPI document of /api/v1, built from the same payload models the service validates."""
+from typing import Literal
+
 from flask import Blueprint
+from pydantic import BaseModel, ConfigDict, Field
 
 from helpdesk import payloads
 
@@ -8,6 +11,23 @@ bp = Blueprint("openapi", __name__)
 ID = {"type": "integer", "minimum": 1}
 OBJECT = {"type": "object"}
 LIST = {"type": "array", "items": {"type": "object"}}
+EVENT_STREAM = "text/event-stream"  # a response that is a stream of Server-Sent Events
+NOTIFICATION_KINDS = ("auto_ack", "resolved", "sla_breached", "sla_warning", "assigned")
+LANGUAGES = ("ru", "en")
+
+
+class NotificationTemplateIn(BaseModel):
+    """A notification template. The notify service checks it by hand
+    (services/notify/templates.py); this model only describes it, and tests/api compares the
+    kinds and languages with notify's own."""
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal[NOTIFICATION_KINDS]
+    language: Literal[LANGUAGES]
+    department_id: int | None = Field(None, ge=0, description="the department whose mail "
+                                      "uses it; none or 0: every department")
+    subject: str = Field(min_length=1, max_length=100_000, description="Jinja2 (sandboxed)")
+    body: str = Field(min_length=1, max_length=100_000, description="Jinja2 (sandboxed)")
 
 # (method, path, summary, request model, success status, response schema)
 OPERATIONS = [
@@ -77,7 +97,20 @@ OPERATIONS = [
     ("patch", "/mail/rules/{rule_id}", "Change a routing rule (admin)",
      payloads.RoutingRulePatch, 200, OBJECT),
     ("delete", "/mail/rules/{rule_id}", "Remove a routing rule (admin)", None, 200, OBJECT),
+    ("get", "/notify/templates", "Texts of the mail the help desk writes: every kind and "
+     "language, shipped or changed, and departments' own versions (admin)", None, 200, LIST),
+    ("put", "/notify/templates", "Save a notification template; one that does not render is "
+     "refused with INVALID_TEMPLATE (admin)", NotificationTemplateIn, 200, OBJECT),
+    ("delete", "/notify/templates/{kind}/{language}", "Back to the shipped text, or with "
+     "department_id to the help desk's version (admin)", None, 200, OBJECT),
+    ("get", "/notify/outbox", "Outbound mail by status, and how long the oldest has waited "
+     "(admin)", None, 200, OBJECT),
+    ("get", "/events", "Live events for the caller's departments (Server-Sent Events: ticket, "
+     "message, assigned, resync; a comment line every 15 s)", None, 200, EVENT_STREAM),
 ]
+
+PATH_PARAMETERS = {"kind": {"type": "string", "enum": list(NOTIFICATION_KINDS)},
+                   "language": {"type": "string", "enum": list(LANGUAGES)}}
 
 QUERY_PARAMETERS = {
     "/tickets": ["department_id", "status", "priority", "assignee_id", "unassigned",
@@ -85,6 +118,7 @@ QUERY_PARAMETERS = {
     "/customers": ["q", "limit"],
     "/templates": ["department_id"],
     "/mail/raw": ["status", "limit", "offset"],
+    "/notify/templates/{kind}/{language}": ["department_id"],
 }
 
 ERROR = {"type": "object", "required": ["error", "message"],
@@ -115,7 +149,8 @@ def document():
 
 
 def _parameters(path):
-    params = [{"name": part[1:-1], "in": "path", "required": True, "schema": ID}
+    params = [{"name": part[1:-1], "in": "path", "required": True,
+               "schema": PATH_PARAMETERS.get(part[1:-1], ID)}
               for part in path.split("/") if part.startswith("{")]
     params += [{"name": name, "in": "query", "required": False, "schema": {"type": "string"}}
                for name in QUERY_PARAMETERS.get(path, [])]
@@ -125,7 +160,9 @@ def _parameters(path):
 def _responses(status, schema):
     error = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
     success = {"description": "OK"}
-    if schema is not None:
+    if schema == EVENT_STREAM:
+        success["content"] = {EVENT_STREAM: {"schema": {"type": "string"}}}
+    elif schema is not None:
         success["content"] = {"application/json": {"schema": schema}}
     else:
         success["content"] = {"application/octet-stream": {"schema": {"type": "string",

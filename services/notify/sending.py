@@ -5,8 +5,13 @@ One mail, one sender:
 1. BEGIN; claim the row (FOR UPDATE SKIP LOCKED) — a second sender skips it.
 2. Envelope and content go to the relay. Any failure here: the row is settled in the same
    transaction (retry later, or failed); a crash rolls back and the row is due again, and
-   the relay dropped the half-sent mail.
-3. The row is marked `committing` and COMMITTED; then the end of DATA goes out.
+   the relay drops the half-sent mail.
+3. The row is marked `committing`; the COMMIT and the final "." of DATA are written back to
+   back, with no wait between them (helpdesk.database.when_sent). Dying before the COMMIT is
+   written is step 2; dying after both are written leaves a delivered mail and a
+   `committing` row. Only dying between the two writes — microseconds, no I/O wait — could
+   lose a mail. (Committing first and then sending the "." lost one mail in a kill -9 test:
+   the commit's round trip and eventlet's scheduling made that gap milliseconds long.)
 4. The relay's answer settles the row: sent, retried (4xx), failed (5xx). A sender that died
    in step 4 leaves a `committing` row, which `settle_in_doubt` later counts as sent.
 """
@@ -18,18 +23,22 @@ from eventlet.event import Event
 from nameko.extensions import DependencyProvider
 
 from helpdesk import config as settings
+from helpdesk import database
 from helpdesk.database import green_psycopg, make_engine
 from services.notify import metrics, outbox, transports
 
 log = logging.getLogger(__name__)
 IDLE_POLL_SECONDS = 1.0
+METRICS_SECONDS, SETTLE_EVERY = 5, 6  # outbox gauges every 5 s; in-doubt rows every 30 s
+STOP_GRACE_SECONDS = 10  # a mail being handed over is finished, not cut off, on a stop
 
 
 class Postman(DependencyProvider):
     """Runs NOTIFY_SENDERS senders in the service's process; `wake()` after queueing mail."""
 
     def __init__(self):
-        self.threads = []
+        self.senders_running, self.housekeeper = [], None
+        self.stopping = False
         self.new_mail = Event()
 
     def setup(self):
@@ -42,16 +51,25 @@ class Postman(DependencyProvider):
         self.make_transport = lambda: transports.from_config(config)
 
     def start(self):
-        self.threads = [self.container.spawn_managed_thread(self._run_sender)
-                        for _ in range(self.senders)]
-        self.threads.append(self.container.spawn_managed_thread(self._settle_periodically))
+        self.stopping = False
+        self.senders_running = [self.container.spawn_managed_thread(self._run_sender)
+                                for _ in range(self.senders)]
+        self.housekeeper = self.container.spawn_managed_thread(self._look_after_outbox)
 
     def stop(self):
-        for thread in self.threads:
-            thread.kill()
-        self.engine.dispose()
+        """Let each sender finish the mail in hand, then stop."""
+        self.stopping = True
+        self.wake()
+        with eventlet.Timeout(STOP_GRACE_SECONDS, False):
+            for thread in self.senders_running:
+                thread.wait()
+        self.kill()
 
-    kill = stop
+    def kill(self):
+        for thread in [*self.senders_running, self.housekeeper]:
+            if thread is not None:
+                thread.kill()
+        self.engine.dispose()
 
     def get_dependency(self, worker_ctx):
         return self
@@ -63,7 +81,7 @@ class Postman(DependencyProvider):
     def _run_sender(self):
         transport = self.make_transport()
         try:
-            while True:
+            while not self.stopping:
                 try:
                     handled = deliver_one(self.engine, transport, self.max_delay,
                                           self.give_up)
@@ -82,19 +100,25 @@ class Postman(DependencyProvider):
         if self.new_mail.ready():
             self.new_mail = Event()
 
-    def _settle_periodically(self):
+    def _look_after_outbox(self):
+        rounds = 0
         while True:
-            eventlet.sleep(30)
+            eventlet.sleep(METRICS_SECONDS)
+            rounds += 1
             try:
-                with self.engine.begin() as connection:
-                    settled = outbox.settle_in_doubt(connection)
-                if settled:
-                    log.warning("%d mail(s) counted as sent without the relay's confirmation "
-                                "(their sender stopped at the end of DATA)", settled)
+                if rounds % SETTLE_EVERY == 0:
+                    self._settle()
                 with self.engine.connect() as connection:
                     metrics.observe_outbox(connection)
             except Exception:
-                log.exception("settling the outbox failed")
+                log.exception("looking after the outbox failed")
+
+    def _settle(self):
+        with self.engine.begin() as connection:
+            settled = outbox.settle_in_doubt(connection)
+        if settled:
+            log.warning("%d mail(s) counted as sent without the relay's confirmation "
+                        "(their sender stopped at the end of DATA)", settled)
 
 
 def deliver_one(engine, transport, max_delay, give_up):
@@ -109,12 +133,20 @@ def deliver_one(engine, transport, max_delay, give_up):
             return False
         committed = []
 
-        def point_of_no_return():
+        def commit_then(end_data):
+            """Commit the row as `committing`, with `end_data` written the moment the COMMIT
+            is on the wire (or right after the commit, without eventlet's wait callback)."""
             outbox.mark_committing(connection, row.id)
-            transaction.commit()
+            dbapi_connection = connection.connection.dbapi_connection
+            database.when_sent(dbapi_connection, end_data)
+            try:
+                transaction.commit()
+            finally:
+                database.forget_sent(dbapi_connection)
             committed.append(True)
+            end_data()  # a no-op when the wait callback already ran it
 
-        outcome, code, detail, refused = _attempt(transport, row, point_of_no_return)
+        outcome, code, detail, refused = _attempt(transport, row, commit_then)
         if committed:
             transaction = connection.begin()
         if outcome == "sent":
@@ -134,11 +166,11 @@ def deliver_one(engine, transport, max_delay, give_up):
     return True
 
 
-def _attempt(transport, row, point_of_no_return):
+def _attempt(transport, row, commit_then):
     """(outcome, smtp code, detail, refused recipients) of handing one mail to the
     transport."""
     try:
-        answer, refused = transport.send(row, point_of_no_return)
+        answer, refused = transport.send(row, commit_then)
     except transports.PermanentFailure as error:
         return "failed", error.code, error.detail, {}
     except transports.TemporaryFailure as error:

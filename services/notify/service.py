@@ -78,6 +78,9 @@ class NotifyService:
     @rpc
     def save_template(self, actor, data):
         self._admin(actor)
+        if isinstance(data, dict) and isinstance(data.get("department_id"), int) \
+                and data["department_id"]:
+            self.tickets.get_department(NOTIFY, data["department_id"])  # NotFound if none
         return templates.save(self.db, data)
 
     @rpc

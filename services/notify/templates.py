@@ -76,7 +76,8 @@ def _valid(data):
         raise InvalidInput("UNKNOWN_LANGUAGE",
                            f"language must be one of {', '.join(texts.LANGUAGES)}", "language")
     department_id = data.get("department_id") or EVERY_DEPARTMENT
-    if not isinstance(department_id, int) or department_id < 0:
+    if isinstance(department_id, bool) or not isinstance(department_id, int) \
+            or department_id < 0:
         raise InvalidInput("INVALID_INPUT", "department_id must be a department's id",
                            "department_id")
     for field in ("subject", "body"):

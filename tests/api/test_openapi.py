@@ -2,6 +2,7 @@
 import re
 
 from gateway import create_app
+from services.notify import texts
 from tests.conftest import SETTINGS
 
 
@@ -35,3 +36,13 @@ def test_documented_request_schemas_resolve():
     for name in re.findall(r"#/components/schemas/(\w+)", text):
         assert name in schemas
     assert "subject" in schemas["TicketIn"]["properties"]
+
+
+def test_the_documented_notification_template_is_notifys_own():
+    """notify checks templates by hand; the document must name the same kinds and languages."""
+    document = create_app({**SETTINGS}).test_client().get("/api/v1/openapi.json").json
+    schema = document["components"]["schemas"]["NotificationTemplateIn"]
+    assert tuple(schema["properties"]["kind"]["enum"]) == texts.KINDS
+    assert tuple(schema["properties"]["language"]["enum"]) == texts.LANGUAGES
+    assert "text/event-stream" in document["paths"]["/events"]["get"]["responses"]["200"][
+        "content"]

@@ -37,3 +37,24 @@ def test_a_connection_can_reuse_the_descriptor_of_a_socket_closed_under_a_waitin
     finally:
         connection.close()
         peer.close()
+
+
+def test_an_action_can_go_out_right_after_a_statement_before_its_answer(database_url):
+    """when_sent: the notify senders write an SMTP end of DATA right behind their COMMIT."""
+    import time
+
+    from helpdesk.database import when_sent
+    green_psycopg()
+    connection = psycopg2.connect(make_url(database_url).render_as_string(False))
+    try:
+        ran_at = []
+        when_sent(connection, lambda: ran_at.append(time.monotonic()))
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_sleep(0.3)")
+        answered_at = time.monotonic()
+        assert len(ran_at) == 1 and answered_at - ran_at[0] > 0.25
+        with connection.cursor() as cursor:  # once only
+            cursor.execute("SELECT 1")
+        assert len(ran_at) == 1
+    finally:
+        connection.close()

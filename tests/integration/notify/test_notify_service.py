@@ -6,6 +6,7 @@ from email.header import decode_header, make_header
 
 import pytest
 from nameko.standalone.rpc import ClusterRpcProxy
+from prometheus_client import REGISTRY
 from sqlalchemy import select
 
 from helpdesk import contract, rating_links
@@ -64,9 +65,14 @@ def test_a_new_request_is_acknowledged_in_the_customers_language(desk, relay):
     assert f"под номером {number}" in text_of(ack)
 
 
+def sent_total(kind):
+    return REGISTRY.get_sample_value("helpdesk_notify_mails_sent_total", {"kind": kind}) or 0
+
+
 def test_an_agent_reply_reaches_the_customer_threaded_signed_and_with_its_file(desk, relay, db):
     created = desk["rpc"].tickets.ingest_message(INGEST, customer_mail())
     relay.wait_for(1)
+    replies_sent = sent_total("reply")
     pdf = b"%PDF-1.4 instructions"
     reply = desk["rpc"].tickets.reply(desk["agent"], created["ticket_id"], {
         "body": "Перезагрузите роутер, пожалуйста.",
@@ -86,6 +92,7 @@ def test_an_agent_reply_reaches_the_customer_threaded_signed_and_with_its_file(d
     assert attachment.get_filename() == "Инструкция по настройке.pdf"
     assert attachment.get_content() == pdf
     assert "Auto-Submitted" not in mail
+    assert sent_total("reply") == replies_sent + 1
 
 
 def test_resolving_sends_the_rating_links(desk, relay):
