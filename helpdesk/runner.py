@@ -101,7 +101,7 @@ def run_smtp(config):
     host, _, port = config[settings.SMTP_ADDRESS].rpartition(":")
     engine = make_engine(config[settings.DATABASE_URL], pool_size=8)
     receiver = smtp.RawMailReceiver(engine, queue.RawMailPublisher(config[settings.AMQP_URI]))
-    serve_metrics(config)
+    serve_metrics(config, green=False)  # no eventlet in this process
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         asyncio.run(smtp.serve(host or "127.0.0.1", int(port), receiver,
@@ -113,11 +113,22 @@ def run_smtp(config):
         engine.dispose()
 
 
-def serve_metrics(config):
-    from prometheus_client import start_http_server
-
+def serve_metrics(config, green=True):
+    """Prometheus /metrics on METRICS_PORT (0: none). Under eventlet it is a green WSGI server:
+    prometheus's own is a socketserver whose selector module was imported before eventlet
+    patched it (logging.config imports socketserver), so its blocking poll froze the whole
+    process — every service started by `helpdesk up` hung."""
     port = int(config.get(settings.METRICS_PORT) or 0)
-    if port:
+    if not port:
+        return
+    if green:
+        import eventlet
+        from eventlet import wsgi
+        from prometheus_client import make_wsgi_app
+        eventlet.spawn(wsgi.server, eventlet.listen(("127.0.0.1", port)), make_wsgi_app(),
+                       log=logging.getLogger("metrics.access"), log_output=False)
+    else:
+        from prometheus_client import start_http_server
         start_http_server(port, addr="127.0.0.1")
 
 

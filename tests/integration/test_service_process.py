@@ -85,3 +85,23 @@ def log_summary(output):
     """The process's log without traceback bodies, for reading when the test fails."""
     return "\n".join(line for line in output.splitlines()
                      if line and not line[0].isspace() and "greenlet" not in line)[-6000:]
+
+
+@pytest.mark.timeout(90)
+def test_a_service_with_its_metrics_port_serves_rpc_and_metrics(config, tmp_path):
+    """As `helpdesk up` starts it: with METRICS_PORT set (once froze the whole process)."""
+    import requests
+    port = free_port()
+    process = subprocess.Popen([sys.executable, "-m", "helpdesk.runner", "tickets"],
+                               env=process_env(config, METRICS_PORT=port),
+                               stdout=(tmp_path / "tickets.log").open("w"),
+                               stderr=subprocess.STDOUT)
+    try:
+        assert answers(config, 30), "the service did not answer RPC"
+        metrics = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=5)
+        assert metrics.status_code == 200
+        assert 'helpdesk_entrypoint_duration_seconds_count{entrypoint="health",service="tickets"}' \
+            in metrics.text
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
