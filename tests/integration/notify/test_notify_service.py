@@ -129,3 +129,19 @@ def test_a_refused_recipient_becomes_a_note_on_the_ticket(desk, relay, db):
     assert any("The reply to reject.me@mail.example could not be delivered" in n.body_text
                and "550" in n.body_text for n in notes)
     assert relay.mails() == []
+
+
+def test_a_reply_keeps_the_people_the_customer_copied_in(desk, relay):
+    created = desk["rpc"].tickets.ingest_message(INGEST, customer_mail(
+        to=["support@isp.example", "neighbour@mail.example"], cc=["Boss@Mail.example",
+                                                                  "support@isp.example"]))
+    relay.wait_for(1)
+    desk["rpc"].tickets.reply(desk["agent"], created["ticket_id"], {"body": "Проверьте кабель."})
+    mail = relay.wait_for(2)[1]
+    assert [a.addr_spec for a in mail["To"].addresses] == ["anna@mail.example"]
+    assert sorted(a.addr_spec for a in mail["Cc"].addresses) == ["Boss@Mail.example",
+                                                                 "neighbour@mail.example"]
+    explicit = desk["rpc"].tickets.reply(desk["agent"], created["ticket_id"],
+                                         {"body": "Только вам.", "cc": []})
+    assert explicit["cc"] == []
+    assert "Cc" not in relay.wait_for(3)[2]
