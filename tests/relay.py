@@ -9,14 +9,15 @@ from tests.mail import free_port, wait_for_port
 
 
 class Relay:
-    def __init__(self, directory):
-        self.directory = directory
+    def __init__(self, directory, secure=()):
+        """`secure`: (cert, key, user, password) to require STARTTLS and a login."""
+        self.directory, self.secure = directory, [str(item) for item in secure]
         self.port = free_port()
         self.process = None
 
     def start(self):
         self.process = subprocess.Popen([sys.executable, "-m", "tests.smtp_sink",
-                                         str(self.port), str(self.directory)],
+                                         str(self.port), str(self.directory), *self.secure],
                                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         wait_for_port(self.port, self.process)
         return self

@@ -1,13 +1,17 @@
-"""A real SMTP server for tests of outbound mail: `python -m tests.smtp_sink PORT DIRECTORY`.
+"""A real SMTP server for tests of outbound mail:
+`python -m tests.smtp_sink PORT DIRECTORY [CERT KEY USER PASSWORD]` — with the last four, it
+requires STARTTLS (with that certificate) and a login before it takes any mail.
 aiosmtpd in its own process; every accepted mail is written to DIRECTORY as one file (the raw
 bytes exactly as received). Recipients whose local part starts with "reject" are refused
 with 550, those starting with "later" with 451, as a real relay would."""
 import asyncio
+import ssl
 import sys
 import uuid
 from pathlib import Path
 
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
 
 
 class Sink:
@@ -32,8 +36,22 @@ class Sink:
         return "250 2.0.0 Queued"
 
 
-def main(port, directory):
-    controller = Controller(Sink(directory), hostname="127.0.0.1", port=port)
+def login_checker(user, password):
+    def check(server, session, envelope, mechanism, auth_data):
+        accepted = (isinstance(auth_data, LoginPassword) and auth_data.login == user.encode()
+                    and auth_data.password == password.encode())
+        return AuthResult(success=accepted)
+    return check
+
+
+def main(port, directory, cert=None, key=None, user=None, password=None):
+    secure = {}
+    if cert:
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(cert, key)
+        secure = {"tls_context": context, "require_starttls": True, "auth_required": True,
+                  "authenticator": login_checker(user, password)}
+    controller = Controller(Sink(directory), hostname="127.0.0.1", port=port, **secure)
     controller.start()
     print("listening", flush=True)
     try:
@@ -43,4 +61,4 @@ def main(port, directory):
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]), sys.argv[2])
+    main(int(sys.argv[1]), *sys.argv[2:])

@@ -45,8 +45,9 @@ class SmtpRelay:
     mail nor sends it twice."""
 
     def __init__(self, host, port=25, security="none", username="", password="",
-                 timeout=30.0, local_hostname=None):
+                 timeout=30.0, local_hostname=None, ca_file=None):
         self.host, self.port, self.security = host, int(port), security or "none"
+        self.ca_file = ca_file or None  # a private CA's certificate; None: the system's
         self.username, self.password = username or "", password or ""
         self.timeout, self.local_hostname = float(timeout), local_hostname
         self.smtp = None
@@ -57,6 +58,13 @@ class SmtpRelay:
     def send(self, row, commit_then):
         try:
             smtp = self._session()
+        except (OSError, smtplib.SMTPException) as error:
+            # refused, TLS or login trouble: the relay's or our configuration's fault, never
+            # the mail's — retried, not failed
+            self.close()
+            raise TemporaryFailure(getattr(error, "smtp_code", None),
+                                   f"{self.describe()}: {error!r}") from None
+        try:
             refused = self._envelope(smtp, row)
             self._data(smtp, row.content)
         except smtplib.SMTPResponseException as error:
@@ -108,7 +116,7 @@ class SmtpRelay:
         return self.smtp
 
     def _connect(self):
-        context = ssl.create_default_context()
+        context = ssl.create_default_context(cafile=self.ca_file)
         if self.security == "tls":
             smtp = smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout,
                                     local_hostname=self.local_hostname, context=context)
@@ -214,4 +222,5 @@ def from_config(config):
     return SmtpRelay(host, config.get(settings.SMTP_RELAY_PORT) or 25,
                      config.get(settings.SMTP_RELAY_SECURITY) or "none",
                      config.get(settings.SMTP_RELAY_USER) or "",
-                     config.get(settings.SMTP_RELAY_PASSWORD) or "")
+                     config.get(settings.SMTP_RELAY_PASSWORD) or "",
+                     ca_file=config.get(settings.SMTP_RELAY_CA_FILE) or None)

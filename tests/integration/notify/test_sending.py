@@ -128,3 +128,25 @@ def test_the_maildir_holds_one_copy_however_often_a_mail_is_delivered(db, engine
     assert deliver(engine, maildir)
     [delivered] = list((tmp_path / "outbound" / "new").iterdir())
     assert delivered.read_bytes() == row(db).content
+
+
+def test_a_relay_that_requires_starttls_and_a_login(db, engine, tmp_path):
+    from tests.dovecot import _self_signed_certificate
+    from tests.relay import Relay
+    _self_signed_certificate(tmp_path)
+    cert = tmp_path / "cert.pem"
+    secure = Relay(tmp_path / "relay", (cert, tmp_path / "key.pem", "desk", "s3cret")).start()
+    try:
+        queue(db)
+        untrusted = transports.SmtpRelay("127.0.0.1", secure.port, "starttls", "desk", "s3cret")
+        assert deliver(engine, untrusted)  # a relay we cannot trust: retried, never failed
+        assert row(db).status == "queued" and "CERTIFICATE_VERIFY_FAILED" in row(db).last_error
+        db.execute(update(OutboxMail).values(next_attempt_at=outbox.now()))
+        db.commit()
+        right = transports.SmtpRelay("127.0.0.1", secure.port, "starttls", "desk", "s3cret",
+                                     ca_file=str(cert))
+        assert deliver(engine, right)
+        assert row(db).status == "sent"
+        assert len(secure.wait_for(1)) == 1
+    finally:
+        secure.stop()
