@@ -54,12 +54,11 @@ def main(argv=None):
 def prepare(say=print):
     from helpdesk import event_queues, infra
     from helpdesk.migrations import upgrade_all
-    from helpdesk.runner import SERVICES, service_class
 
     config = settings.load()
     infra.ensure_all(config, say=say)
     upgrade_all(config["DATABASE_URL"])
-    event_queues.declare_all(config, [service_class(name) for name in SERVICES])
+    event_queues.declare_all(config)
     return config
 
 

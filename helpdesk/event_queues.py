@@ -22,7 +22,11 @@ def handler_queues(service_cls, config):
                             durable=True, auto_delete=not entrypoint.reliable_delivery)
 
 
-def declare_all(config, service_classes):
+def declare_all(config, service_classes=None):
+    """Declare the handler queues of the given services (default: every service)."""
+    if service_classes is None:
+        from helpdesk.runner import SERVICES, service_class
+        service_classes = [service_class(name) for name in SERVICES]
     with Connection(config["AMQP_URI"]) as connection:
         channel = connection.channel()
         declared = []

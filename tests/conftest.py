@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from helpdesk import config as settings
 from helpdesk.database import make_engine
-from helpdesk.migrations import upgrade_all
+from helpdesk.migrations import SERVICES_WITH_SCHEMAS, upgrade_all
 
 SETTINGS = settings.load()
 
@@ -69,8 +69,8 @@ def db(engine):
     with engine.begin() as connection:
         tables = connection.execute(text(
             "SELECT string_agg(format('%I.%I', schemaname, tablename), ', ') FROM pg_tables "
-            "WHERE schemaname IN ('tickets', 'ingest', 'notify') AND tablename <> 'alembic_version'"
-        )).scalar()
+            "WHERE schemaname = ANY(:schemas) AND tablename <> 'alembic_version'"
+        ), {"schemas": list(SERVICES_WITH_SCHEMAS)}).scalar()
         connection.execute(text(f"TRUNCATE {tables} CASCADE"))
     with Session(engine, expire_on_commit=False) as session:
         yield session

@@ -4,8 +4,20 @@ import subprocess
 import sys
 import time
 from email import message_from_bytes, policy
+from email.header import decode_header, make_header
 
 from tests.mail import free_port, wait_for_port
+
+
+def rfc2047(mail, name):
+    """A header decoded as RFC 2047 says (whitespace between adjacent encoded-words dropped;
+    policy.default keeps it inside display names, which clients do not)."""
+    return str(make_header(decode_header(dict(mail.raw_items())[name])))
+
+
+def text_of(mail):
+    """The plain-text body, with the wire's CRLFs as newlines."""
+    return mail.get_body(("plain",)).get_content().replace("\r\n", "\n")
 
 
 class Relay:

@@ -6,12 +6,11 @@ CRLF line ends. Nothing here is hand-encoded.
 """
 import mimetypes
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from email import policy
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime
-
-from helpdesk import contract
 
 AUTO_GENERATED = "auto-generated"  # RFC 3834: not a reply to a person's mail
 AUTO_REPLIED = "auto-replied"      # RFC 3834: an automatic answer to a mail
@@ -86,7 +85,6 @@ def _address(party):
 
 
 def _now():
-    from datetime import datetime, timezone
     return format_datetime(datetime.now(timezone.utc))
 
 
@@ -127,7 +125,3 @@ def _mime_type(item):
         guessed = mimetypes.guess_type(item.filename)[0] or "application/octet-stream"
         maintype, _, subtype = guessed.partition("/")
     return maintype, subtype
-
-
-def tagged_subject(subject, ticket_id, tag_prefix=contract.DEFAULT_TAG_PREFIX):
-    return contract.tag_subject(subject, ticket_id, tag_prefix)

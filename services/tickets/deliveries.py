@@ -23,17 +23,25 @@ def record_failure(session, payload):
         return False
     original = session.get(Message, payload["message_id"]) \
         if isinstance(payload.get("message_id"), int) else None
-    if original is not None and original.ticket_id == ticket.id:
-        original.delivery_status = "failed"
+    if original is not None and original.ticket_id != ticket.id:
+        original = None
     note = Message(ticket_id=ticket.id, direction=Direction.INTERNAL, subject=ticket.subject,
                    body_text=_note(payload), message_id=key, auto_reply=True)
-    add_message(session, note, [])
-    actor = access.resolve(session, contract.system("notify"))
-    history.record_change(session, ticket, actor, "delivery_failed",
-                          original.id if original else None, payload.get("code"))
+    note_failure(session, access.resolve(session, contract.system("notify")), ticket, note,
+                 original, "failed", original.id if original else None, payload.get("code"))
+    return True
+
+
+def note_failure(session, actor, ticket, note, original, status, audit_old, audit_new,
+                 attachments=()):
+    """What every failed delivery does, reported by notify or by a bounce: the original
+    message marked, the system note added, audited and announced, all committed."""
+    if original is not None:
+        original.delivery_status = status
+    add_message(session, note, attachments)
+    history.record_change(session, ticket, actor, "delivery_failed", audit_old, audit_new)
     announce_message(session, ticket, note)
     session.commit()
-    return True
 
 
 def _note(payload):

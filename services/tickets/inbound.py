@@ -8,7 +8,7 @@ from helpdesk import contract
 from helpdesk.contract import ORIGIN_CUSTOMER, Direction, Priority, Status
 from helpdesk.errors import InvalidInput
 from helpdesk.payloads import InboundMessage, parse
-from services.tickets import access, customers, history, languages
+from services.tickets import access, customers, deliveries, history, languages
 from services.tickets.conversation import add_message, announce_created, announce_message
 from services.tickets.models import DepartmentAddress, Message, Ticket
 
@@ -157,20 +157,16 @@ def _bounced(session, actor, payload, key):
     if ticket is None:
         session.rollback()
         return _result(None, None, ignored="a bounce about a mail the help desk did not send")
-    if original is not None:
-        original.delivery_status = bounce.action or "failed"
     recipients = ", ".join(bounce.recipients) or "the recipient"
     note = (f"Delivery to {recipients} {bounce.action or 'failed'}"
             f"{f' ({bounce.status})' if bounce.status else ''}.\n\n{bounce.diagnostic}").strip()
     message = Message(ticket_id=ticket.id, direction=Direction.INTERNAL, subject=payload.subject,
                       from_address=payload.from_address, body_text=note, message_id=key,
                       raw_mail_id=payload.raw_mail_id, auto_reply=True)
-    add_message(session, message, payload.attachments)
-    history.record_change(session, ticket, actor, "delivery_failed",
-                          original.id if original else original_id or None,
-                          bounce.status or bounce.action)
-    announce_message(session, ticket, message)
-    session.commit()
+    deliveries.note_failure(session, actor, ticket, message, original,
+                            bounce.action or "failed",
+                            original.id if original else original_id or None,
+                            bounce.status or bounce.action, payload.attachments)
     return _result(ticket.id, message.id)
 
 

@@ -3,7 +3,6 @@ parse worker is killed with SIGKILL (another takes over) and the broker is resta
 import os
 import signal
 import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -14,13 +13,9 @@ from sqlalchemy import text
 from helpdesk.infra import SEARCH_PATH
 from tests import fixtures
 from tests.mail import customer_mail, process_env, send_many, smtp_listener
+from tests.processes import start
 
 MAILS, CLIENTS = int(os.environ.get("CHAOS_MAILS", 2000)), 4
-
-
-def start(name, env):
-    return subprocess.Popen([sys.executable, "-m", "helpdesk.runner", name], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 def restart_broker():

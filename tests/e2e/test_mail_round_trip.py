@@ -5,18 +5,17 @@ bounce to our acknowledgement, which must not start a mail loop."""
 import base64
 import smtplib
 import time
-from email.header import Header, decode_header, make_header
+from email.header import Header
 
 import pytest
 from nameko.standalone.rpc import ClusterRpcProxy
 
 from helpdesk import contract, event_queues
-from helpdesk.runner import SERVICES, service_class
 from services.tickets import departments
 from tests import fixtures
-from tests.e2e.test_outbound_mail import start, wait_until_serving
 from tests.mail import process_env, smtp_listener, wait_until_processed
-from tests.relay import Relay
+from tests.processes import start, wait_until_serving
+from tests.relay import Relay, rfc2047, text_of
 
 
 def koi8r_mail(subject, body, message_id, **headers):
@@ -57,7 +56,7 @@ def desk(config, db, tmp_path):
     _, token = fixtures.agent_with_token(db, "Ольга", "olga@isp.example",
                                          department_ids=[department["id"]])
     relay = Relay(tmp_path / "relay").start()
-    event_queues.declare_all(config, [service_class(name) for name in SERVICES])
+    event_queues.declare_all(config)
     env = process_env(config, **relay.settings())
     processes = [start(name, env) for name in ("tickets", "ingest", "notify")]
     try:
@@ -78,10 +77,6 @@ def send(smtp, raw, sender="anna@mail.example"):
         client.sendmail(sender, ["support@isp.example"], raw)
 
 
-def rfc2047(mail, name):
-    return str(make_header(decode_header(dict(mail.raw_items())[name])))
-
-
 @pytest.mark.timeout(180)
 def test_a_koi8r_request_is_acknowledged_answered_and_its_answer_threads_back(desk, engine):
     relay, rpc = desk["relay"], desk["rpc"]
@@ -90,7 +85,7 @@ def test_a_koi8r_request_is_acknowledged_answered_and_its_answer_threads_back(de
     [ack] = relay.wait_for(1)
     number = int(ack["Subject"].rsplit("[#", 1)[1].rstrip("]"))
     assert ack["Subject"] == f"Ваше обращение получено: Нет интернета с утра [#{number}]"
-    assert f"под номером {number}" in ack.get_body(("plain",)).get_content()
+    assert f"под номером {number}" in text_of(ack)
 
     reply = rpc.tickets.reply(desk["agent"], number, {
         "body": "Перезагрузите роутер.", "attachments": [{
@@ -100,7 +95,7 @@ def test_a_koi8r_request_is_acknowledged_answered_and_its_answer_threads_back(de
     assert rfc2047(answer, "Subject") == f"Re: Нет интернета с утра [#{number}]"
     assert answer["In-Reply-To"] == "<rt-1@mail.example>"
     assert answer["Message-ID"] == reply["message_id"]
-    text = answer.get_body(("plain",)).get_content().replace("\r\n", "\n")
+    text = text_of(answer)
     assert "-- \nСлужба технической поддержки\n8-800-000-00-00" in text
     [file] = list(answer.iter_attachments())
     assert (file.get_filename(), file.get_content()) == ("Схема подключения.pdf",

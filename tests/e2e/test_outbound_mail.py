@@ -3,8 +3,6 @@ real SMTP relay — through a relay outage and notify processes killed with SIGK
 reply arrives, none twice (counted by Message-ID at the receiving server)."""
 import os
 import signal
-import subprocess
-import sys
 import time
 from collections import Counter
 
@@ -13,31 +11,13 @@ from nameko.standalone.rpc import ClusterRpcProxy
 from sqlalchemy import text
 
 from helpdesk import contract, event_queues
-from helpdesk.runner import SERVICES, service_class
 from services.tickets import lifecycle
 from tests import fixtures
 from tests.mail import process_env
+from tests.processes import start, wait_until_serving
 from tests.relay import Relay
 
 OUTAGE_SECONDS = int(os.environ.get("RELAY_OUTAGE_SECONDS", 120))
-
-
-def start(name, env):
-    return subprocess.Popen([sys.executable, "-m", "helpdesk.runner", name], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-
-def wait_until_serving(config, names, seconds=60):
-    deadline = time.monotonic() + seconds
-    waiting = list(names)
-    while waiting and time.monotonic() < deadline:
-        try:
-            with ClusterRpcProxy(config, timeout=2) as rpc:
-                getattr(rpc, waiting[0]).health()
-            waiting.pop(0)
-        except Exception:
-            time.sleep(0.3)
-    assert not waiting, f"{waiting} did not start"
 
 
 @pytest.fixture
@@ -49,7 +29,7 @@ def desk(config, db, tmp_path):
     _, token = fixtures.agent_with_token(db, "Olga", "olga@isp.example",
                                          department_ids=[department["id"]])
     relay = Relay(tmp_path / "relay").start()
-    event_queues.declare_all(config, [service_class(name) for name in SERVICES])
+    event_queues.declare_all(config)
     env = process_env(config, **relay.settings(), NOTIFY_RETRY_MAX_SECONDS=5, RPC_TIMEOUT=10)
     processes = {name: start(name, env) for name in ("tickets", "notify")}
     wait_until_serving(config, processes)

@@ -2,7 +2,6 @@
 through a real SMTP server; the mail is asserted as the receiving server got it."""
 import base64
 import time
-from email.header import decode_header, make_header
 
 import pytest
 from nameko.standalone.rpc import ClusterRpcProxy
@@ -14,6 +13,7 @@ from services.notify.service import NotifyService
 from services.tickets.models import Message
 from services.tickets.service import TicketsService
 from tests import fixtures
+from tests.relay import rfc2047, text_of
 
 INGEST = contract.system("ingest")
 
@@ -33,16 +33,6 @@ def desk(container_factory, config, db, relay):
     with ClusterRpcProxy(config) as rpc:
         yield {"rpc": rpc, "agent": contract.agent_by_token(token), "settings": settings,
                "department": department}
-
-
-def rfc2047(mail, name):
-    """A header decoded as RFC 2047 says (whitespace between adjacent encoded-words dropped;
-    policy.default keeps it inside display names, which clients do not)."""
-    return str(make_header(decode_header(dict(mail.raw_items())[name])))
-
-
-def text_of(mail):
-    return mail.get_body(("plain",)).get_content().replace("\r\n", "\n")
 
 
 def customer_mail(**extra):

@@ -1,0 +1,26 @@
+"""Help desk processes in end-to-end tests, started as `helpdesk up` starts them."""
+import subprocess
+import sys
+import time
+
+from nameko.standalone.rpc import ClusterRpcProxy
+
+
+def start(name, env):
+    """`python -m helpdesk.runner NAME` with the test's environment."""
+    return subprocess.Popen([sys.executable, "-m", "helpdesk.runner", name], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def wait_until_serving(config, names, seconds=60):
+    """Wait until each named service answers its `health` RPC."""
+    deadline = time.monotonic() + seconds
+    waiting = list(names)
+    while waiting and time.monotonic() < deadline:
+        try:
+            with ClusterRpcProxy(config, timeout=2) as rpc:
+                getattr(rpc, waiting[0]).health()
+            waiting.pop(0)
+        except Exception:
+            time.sleep(0.3)
+    assert not waiting, f"{waiting} did not start"
