@@ -3,7 +3,7 @@
 from flask import Flask
 
 from gateway import errors, health, live
-from gateway.api import directory, events, mail, notify, openapi, session, tickets
+from gateway.api import directory, events, mail, notify, openapi, session, sla, tickets
 from gateway.portal import rating
 from gateway.rpc import RpcPool
 from helpdesk import config as settings
@@ -25,6 +25,6 @@ def create_app(config=None):
     live.init_app(app, config)
     app.register_blueprint(health.bp)
     app.register_blueprint(rating.bp)
-    for module in (session, directory, tickets, mail, notify, events, openapi):
+    for module in (session, directory, tickets, mail, notify, sla, events, openapi):
         app.register_blueprint(module.bp, url_prefix="/api/v1")
     return app

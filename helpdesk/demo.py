@@ -6,6 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from helpdesk.database import make_engine
+from services.escalation import policies
 from services.tickets import access, agents, conversation, departments, inbound, lifecycle
 from services.tickets.models import Agent, Department
 
@@ -52,6 +53,7 @@ def load(config, tickets=300, seed=7):
         with Session(engine, expire_on_commit=False) as session:
             by_name = _departments(session)
             staff = _agents(session, by_name)
+            _service_levels(session, by_name)
             for number in range(tickets):
                 _ticket(session, rng, number, by_name, staff)
     finally:
@@ -69,6 +71,34 @@ def _departments(session):
                 "signature": f"--\n{{agent_name}}\n{name}, ISP Example"})
             by_name[name] = created["id"]
     return by_name
+
+
+OFFICE_HOURS = {day: [["09:00", "18:00"]] for day in ("mon", "tue", "wed", "thu", "fri")}
+# department: (first response, next response, resolution) in business minutes, calendar
+SERVICE_LEVELS = {"First line": (60, 120, 1440, None),
+                  "Billing": (240, 480, 2400, "Moscow office"),
+                  "Network (2nd line)": (120, 240, 2880, None),
+                  "TV": (240, 480, 2400, "Moscow office")}
+
+
+def _service_levels(session, by_name):
+    """SLA policies: the first line and the network around the clock, the rest in office
+    hours; a breach in the first line goes to the second line an hour later."""
+    if policies.list_policies(session):
+        return
+    office = policies.save_calendar(session, {"name": "Moscow office", "country": "RU",
+                                              "time_zone": "Europe/Moscow",
+                                              "hours": OFFICE_HOURS})
+    for name, (first, following, resolution, calendar) in SERVICE_LEVELS.items():
+        levels = [{"after_minutes": 0}]
+        if name == "First line":
+            levels.append({"after_minutes": 60, "priority": "high",
+                           "department_id": by_name["Network (2nd line)"]})
+        policies.save_policy(session, {
+            "name": name, "department_id": by_name[name], "first_response_minutes": first,
+            "next_response_minutes": following, "resolution_minutes": resolution,
+            "warning_percent": 80, "calendar_id": office["id"] if calendar else None,
+            "levels": levels})
 
 
 def _agents(session, by_name):

@@ -5,7 +5,9 @@ from alembic import command
 from alembic.config import Config
 
 ROOT = Path(__file__).resolve().parent.parent
-SERVICES_WITH_SCHEMAS = ("tickets", "ingest", "notify")
+# service -> the database schema it owns
+SCHEMAS = {"tickets": "tickets", "ingest": "ingest", "notify": "notify", "escalation": "sla"}
+SERVICES_WITH_SCHEMAS = tuple(SCHEMAS)
 
 
 def alembic_config(service, database_url):

@@ -30,9 +30,10 @@ class OutboxColumns:
     published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
 
 
-def record(session, model, event_type, payload):
-    """Add an event to the current transaction; it is published only if the transaction commits."""
-    event_id = str(uuid.uuid4())
+def record(session, model, event_type, payload, event_id=None):
+    """Add an event to the current transaction; it is published only if the transaction
+    commits. `event_id` names it when the change it announces has a name of its own."""
+    event_id = event_id or str(uuid.uuid4())
     payload = {**payload, "event_id": event_id}
     session.add(model(id=event_id, event_type=event_type, payload=payload,
                       created_at=datetime.now(timezone.utc)))

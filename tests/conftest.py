@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from helpdesk import config as settings
 from helpdesk.database import make_engine
-from helpdesk.migrations import SERVICES_WITH_SCHEMAS, upgrade_all
+from helpdesk.migrations import SCHEMAS, upgrade_all
 
 SETTINGS = settings.load()
 
@@ -70,7 +70,7 @@ def db(engine):
         tables = connection.execute(text(
             "SELECT string_agg(format('%I.%I', schemaname, tablename), ', ') FROM pg_tables "
             "WHERE schemaname = ANY(:schemas) AND tablename <> 'alembic_version'"
-        ), {"schemas": list(SERVICES_WITH_SCHEMAS)}).scalar()
+        ), {"schemas": list(SCHEMAS.values())}).scalar()
         connection.execute(text(f"TRUNCATE {tables} CASCADE"))
     with Session(engine, expire_on_commit=False) as session:
         yield session

@@ -4,7 +4,7 @@ from typing import Literal
 from flask import Blueprint
 from pydantic import BaseModel, ConfigDict, Field
 
-from helpdesk import payloads
+from helpdesk import payloads, sla_payloads
 
 bp = Blueprint("openapi", __name__)
 
@@ -105,6 +105,25 @@ OPERATIONS = [
      "department_id to the help desk's version (admin)", None, 200, OBJECT),
     ("get", "/notify/outbox", "Outbound mail by status, and how long the oldest has waited "
      "(admin)", None, 200, OBJECT),
+    ("get", "/tickets/{ticket_id}/sla", "Where a ticket stands against its SLA: each "
+     "target's due time, business time used and left, met, running, paused or breached; the "
+     "escalations fired", None, 200, OBJECT),
+    ("get", "/departments/{department_id}/sla/at-risk", "Tickets of a department whose "
+     "breach falls within within_minutes (soonest first), and those breached", None, 200,
+     OBJECT),
+    ("get", "/sla/calendars", "Business calendars", None, 200, LIST),
+    ("post", "/sla/calendars", "Add a business calendar (admin)", sla_payloads.CalendarIn,
+     201, OBJECT),
+    ("put", "/sla/calendars/{calendar_id}", "Replace a business calendar; the clocks of its "
+     "tickets are recomputed (admin)", sla_payloads.CalendarIn, 200, OBJECT),
+    ("delete", "/sla/calendars/{calendar_id}", "Remove a calendar no policy uses (admin)",
+     None, 200, OBJECT),
+    ("get", "/sla/policies", "SLA policies", None, 200, LIST),
+    ("post", "/sla/policies", "Add an SLA policy for a department and priority (admin)",
+     sla_payloads.PolicyIn, 201, OBJECT),
+    ("put", "/sla/policies/{policy_id}", "Replace an SLA policy; the clocks of its tickets "
+     "are recomputed (admin)", sla_payloads.PolicyIn, 200, OBJECT),
+    ("delete", "/sla/policies/{policy_id}", "Remove an SLA policy (admin)", None, 200, OBJECT),
     ("get", "/events", "Live events for the caller's departments (Server-Sent Events: ticket, "
      "message, assigned, resync; a comment line every 15 s)", None, 200, EVENT_STREAM),
 ]
@@ -119,6 +138,7 @@ QUERY_PARAMETERS = {
     "/templates": ["department_id"],
     "/mail/raw": ["status", "limit", "offset"],
     "/notify/templates/{kind}/{language}": ["department_id"],
+    "/departments/{department_id}/sla/at-risk": ["within_minutes"],
 }
 
 ERROR = {"type": "object", "required": ["error", "message"],

@@ -17,6 +17,8 @@ from zoneinfo import ZoneInfo
 
 import holidays as holiday_tables
 
+from nameko.exceptions import deserialize_to_instance
+
 from helpdesk.errors import InvalidInput
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -25,6 +27,7 @@ MINUTES_PER_DAY = 24 * 60
 MAX_CLOSED_DAYS = 3 * 366
 
 
+@deserialize_to_instance
 class NeverOpen(InvalidInput):
     code = "CALENDAR_NEVER_OPEN"
 

@@ -113,6 +113,9 @@ def _updated(result, payload, context, settings, templates, notify_assignments):
 
 def _escalated(result, event_type, payload, context, settings, templates):
     kind = texts.SLA_BREACHED if event_type == BREACHED else texts.SLA_WARNING
+    if payload.get("notify_managers") is False:
+        result.skipped.append("the escalation level does not alert the managers")
+        return
     managers = context["managers"]
     if not managers:
         result.skipped.append("the department has no manager to alert")

@@ -20,7 +20,7 @@ def create(session, actor, data):
     access.existing_department(session, payload.department_id)
     customer = _customer_of(session, payload)
     if payload.assignee_id is not None:
-        _assignable_agent(session, payload.assignee_id, payload.department_id)
+        assignable_agent(session, payload.assignee_id, payload.department_id)
     ticket = Ticket(subject=payload.subject, channel=payload.channel, status=Status.NEW,
                     priority=payload.priority, department_id=payload.department_id,
                     customer_id=customer.id, assignee_id=payload.assignee_id,
@@ -129,7 +129,7 @@ def update(session, actor, ticket_id, data):
                            "department_id")
     if fields.get("assignee_id") is not None:
         department = fields.get("department_id") or ticket.department_id
-        _assignable_agent(session, fields["assignee_id"], department)
+        assignable_agent(session, fields["assignee_id"], department)
     changes = {name: str(value) if name in ("status", "priority", "language") else value
                for name, value in fields.items()}
     _stamp_resolution(ticket, changes.get("status"))
@@ -145,7 +145,7 @@ def _stamp_resolution(ticket, new_status):
         ticket.resolved_at = None
 
 
-def _assignable_agent(session, agent_id, department_id):
+def assignable_agent(session, agent_id, department_id):
     agent = session.get(Agent, agent_id)
     if agent is None or not agent.active:
         raise InvalidInput("UNKNOWN_AGENT", f"agent {agent_id} does not exist or is disabled",

@@ -202,3 +202,16 @@ class Rating(Base):
 
 class OutboxEvent(OutboxColumns, Base):
     __tablename__ = "event_outbox"
+
+
+class Escalation(Base):
+    """An SLA breach the escalation service reported (escalation.sla_breached), once per event:
+    the ticket's history shows it, and statistics count breaches per department."""
+    __tablename__ = "escalations"
+    event_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
+    department_id: Mapped[int] = mapped_column(Integer, index=True)
+    target: Mapped[str] = mapped_column(String(32))
+    level: Mapped[int] = mapped_column(Integer)
+    due_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)

@@ -16,7 +16,7 @@ from helpdesk.metrics import EntrypointMetrics
 from helpdesk.outbox import EventOutbox
 from helpdesk.errors import HelpdeskError
 from services.tickets import (access, agents, conversation, customers, deliveries, departments,
-                              inbound, lifecycle, outbound, serialise, templates)
+                              escalations, inbound, lifecycle, outbound, serialise, templates)
 from services.tickets.models import OutboxEvent
 
 log = logging.getLogger(__name__)
@@ -177,10 +177,24 @@ class TicketsService:
     @event_handler("notify", contract.DELIVERY_FAILED, requeue_on_error=True)
     def note_failed_delivery(self, payload):
         """A mail notify could not deliver becomes a system note on its ticket."""
+        self._handle(deliveries.record_failure, payload)
+
+    # --- SLA escalation -------------------------------------------------------------------
+    @rpc
+    def sla_facts(self, actor, ticket_id):
+        """The ticket's status timeline and who wrote when, for the SLA clocks."""
+        return escalations.facts(self.db, self._actor(actor), ticket_id)
+
+    @event_handler("escalation", contract.SLA_BREACHED, requeue_on_error=True)
+    def record_breach(self, payload):
+        """A breach goes into the ticket's history, with the escalation level's changes."""
+        self._handle(escalations.record_breach, payload)
+
+    def _handle(self, handle, payload):
         try:
-            deliveries.record_failure(self.db, payload)
+            handle(self.db, payload)
         except HelpdeskError as error:  # it will not get better by trying again
-            log.error("delivery failure %s not recorded: %s", payload.get("event_id"), error)
+            log.error("event %s not recorded: %s", payload.get("event_id"), error)
         except Exception:
             self.db.rollback()
             eventlet.sleep(REQUEUE_PAUSE_SECONDS)

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from helpdesk.runner import SERVICES
 from tests import fixtures
 from tests.mail import customer_mail, free_port, process_env, send
 
@@ -34,7 +35,7 @@ def test_helpdesk_up_brings_up_every_part_and_mail_flows_through_it(config, db, 
         assert f"Maildir {tmp_path / 'outbound'}/new" in banner
         prometheus = next(line for line in banner.splitlines() if line.startswith("Prometheus:"))
         ports = [int(port) for port in re.findall(r"127\.0\.0\.1:(\d+)/metrics", prometheus)]
-        assert len(ports) == 4  # tickets, ingest, notify, smtp
+        assert len(ports) == len(SERVICES) + 1  # every nameko service, and the SMTP listener
         for port in ports:
             assert requests.get(f"http://127.0.0.1:{port}/metrics", timeout=5).ok
         assert requests.get(f"http://127.0.0.1:{gateway}/healthz", timeout=5).json()[
