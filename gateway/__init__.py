@@ -1,9 +1,10 @@
-"""The Flask API gateway: the REST API, live events, the customer's rating page, /healthz and
-/metrics; it keeps nothing itself."""
+"""The Flask API gateway: the agents' web workspace, the REST API, live events, the customer's
+rating page, /healthz and /metrics; it keeps nothing itself."""
 from flask import Flask
 
-from gateway import errors, health, live
-from gateway.api import directory, events, mail, notify, openapi, session, sla, tickets
+from gateway import errors, health, live, web
+from gateway.api import (directory, events, mail, notify, openapi, search, session, sla,
+                         tickets)
 from gateway.portal import rating
 from gateway.rpc import RpcPool
 from helpdesk import config as settings
@@ -25,6 +26,7 @@ def create_app(config=None):
     live.init_app(app, config)
     app.register_blueprint(health.bp)
     app.register_blueprint(rating.bp)
-    for module in (session, directory, tickets, mail, notify, sla, events, openapi):
+    web.init_app(app)
+    for module in (session, directory, tickets, mail, notify, sla, search, events, openapi):
         app.register_blueprint(module.bp, url_prefix="/api/v1")
     return app

@@ -38,8 +38,13 @@ def _check_csrf():
         return
     sent = request.headers.get("X-CSRF-Token") or (request.form.get("csrf_token")
                                                    if request.form else None)
-    if not sent or not secrets.compare_digest(sent, session.get("csrf", "")):
+    if not csrf_matches(sent):
         raise Forbidden("CSRF_TOKEN_MISSING", "send the session's CSRF token in X-CSRF-Token")
+
+
+def csrf_matches(sent):
+    """Whether a request echoed its session's CSRF token (the API and the web pages)."""
+    return bool(sent) and secrets.compare_digest(sent, session.get("csrf", ""))
 
 
 def start_session(agent):

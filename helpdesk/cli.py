@@ -1,8 +1,10 @@
-"""The `helpdesk` command: up, test, migrate, create-admin, demo, parse-mail, quarantine."""
+"""The `helpdesk` command: up, test, migrate, create-admin, demo, parse-mail, quarantine,
+reindex."""
 import argparse
 import os
 import secrets
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -10,7 +12,7 @@ import time
 import requests
 
 from helpdesk import config as settings
-from helpdesk import mail_commands
+from helpdesk import mail_commands, search_commands
 from helpdesk.runner import PROCESSES
 
 
@@ -28,13 +30,14 @@ def main(argv=None):
     demo = commands.add_parser("demo", help="load a demo ISP support centre")
     demo.add_argument("--tickets", type=int, default=300)
     commands_of_mail = mail_commands.add_commands(commands)
+    commands_of_search = search_commands.add_commands(commands)
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["test"]:  # everything after `test` belongs to pytest, options included
         args = argparse.Namespace(command="test", pytest_args=argv[1:])
     else:
         args = parser.parse_args(argv)
     try:
-        return {**COMMANDS, **commands_of_mail}[args.command](args) or 0
+        return {**COMMANDS, **commands_of_mail, **commands_of_search}[args.command](args) or 0
     except KeyboardInterrupt:
         return 130
     except Exception as error:  # a CLI message, not a traceback
@@ -97,9 +100,12 @@ def cmd_up(args):
 
     config = prepare()
     login = accounts.first_admin(config)
-    # a plain `kill` must stop the children too, as Ctrl-C does
+    # a plain `kill` must stop the children too, as Ctrl-C does; and Ctrl-C must work even
+    # when started from a shell that had SIGINT ignored (a background job: `… &`)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     metrics_ports = _metrics_ports(config)
+    _check_ports_free(config, metrics_ports)
     children = [start_process([name], METRICS_PORT=metrics_ports.get(name, 0))
                 for name in PROCESSES]
     url = f"http://{config['GATEWAY_ADDRESS']}"
@@ -136,6 +142,29 @@ def _metrics_ports(config):
     first = int(config.get(settings.METRICS_FIRST_PORT) or 0)
     names = [name for name in PROCESSES if name != "gateway"]
     return {name: first + index for index, name in enumerate(names)} if first else {}
+
+
+def _check_ports_free(config, metrics_ports):
+    """Say which address is taken before starting anything, rather than have a child die with
+    a traceback halfway through starting."""
+    wanted = {"the gateway (GATEWAY_ADDRESS)": config[settings.GATEWAY_ADDRESS],
+              "the SMTP listener (SMTP_ADDRESS)": config[settings.SMTP_ADDRESS],
+              **{f"the metrics of {name} (METRICS_FIRST_PORT + {index})": f"127.0.0.1:{port}"
+                 for index, (name, port) in enumerate(metrics_ports.items())}}
+    taken = [f"{address} for {what}" for what, address in wanted.items() if not _free(address)]
+    if taken:
+        raise ValueError("these addresses are in use by another program: " + "; ".join(taken))
+
+
+def _free(address):
+    host, _, port = address.rpartition(":")
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the servers bind
+        try:
+            probe.bind((host or "0.0.0.0", int(port)))
+        except OSError:
+            return False
+        return True
 
 
 def start_process(argv, **env):

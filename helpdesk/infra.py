@@ -255,6 +255,13 @@ def _apt_install(package, say):
          timeout=900, env=APT_ENV)
 
 
+def ensure_program(path, package, say=print):
+    """Install the Debian package that provides `path` when it is missing (the browser the
+    web tests drive, say)."""
+    if not os.path.exists(path):
+        _apt_install(package, say)
+
+
 # --- PostgreSQL ---------------------------------------------------------------------------
 
 @dataclass(frozen=True)

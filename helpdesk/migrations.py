@@ -6,7 +6,8 @@ from alembic.config import Config
 
 ROOT = Path(__file__).resolve().parent.parent
 # service -> the database schema it owns
-SCHEMAS = {"tickets": "tickets", "ingest": "ingest", "notify": "notify", "escalation": "sla"}
+SCHEMAS = {"tickets": "tickets", "ingest": "ingest", "notify": "notify", "escalation": "sla",
+           "search": "search"}
 SERVICES_WITH_SCHEMAS = tuple(SCHEMAS)
 
 

@@ -1,5 +1,5 @@
 """Runs one part of the help desk in this process: `python -m helpdesk.runner NAME`, where
-NAME is a nameko service (tickets, ingest, notify, escalation), `gateway`, or `smtp` (the SMTP listener)."""
+NAME is a nameko service (tickets, ingest, notify, escalation, search), `gateway`, or `smtp` (the SMTP listener)."""
 import importlib
 import logging.config
 import os
@@ -16,7 +16,8 @@ RESTART_DELAY = "HELPDESK_RESTART_DELAY"  # carried across a restart, for the ba
 SERVICES = {"tickets": "services.tickets.service:TicketsService",
             "ingest": "services.ingest.service:IngestService",
             "notify": "services.notify.service:NotifyService",
-            "escalation": "services.escalation.service:EscalationService"}
+            "escalation": "services.escalation.service:EscalationService",
+            "search": "services.search.service:SearchService"}
 PROCESSES = (*SERVICES, "smtp", "gateway")
 
 

@@ -1,5 +1,6 @@
 """Helpers for mail tests: the SMTP listener in its own process, mails built and sent."""
 import os
+import random
 import smtplib
 import socket
 import subprocess
@@ -7,6 +8,7 @@ import sys
 import time
 from contextlib import contextmanager
 from email.message import EmailMessage
+from pathlib import Path
 
 from sqlalchemy import text
 
@@ -15,6 +17,26 @@ def free_port():
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+def free_port_block(size):
+    """The first of `size` consecutive free ports, below the kernel's ephemeral range: a block
+    starting at a free_port() is not free for long, as every outgoing connection on the machine
+    (to PostgreSQL, RabbitMQ, a browser's) takes its local port from that range."""
+    first_ephemeral = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    for first in range(random.randrange(20000, first_ephemeral - 1000, size), first_ephemeral, size):
+        if all(_bindable(port) for port in range(first, first + size)):
+            return first
+    raise RuntimeError(f"no {size} free consecutive ports below {first_ephemeral}")
+
+
+def _bindable(port):
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
 
 
 def process_env(config, **extra):

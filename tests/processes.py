@@ -24,3 +24,11 @@ def wait_until_serving(config, names, seconds=60):
         except Exception:
             time.sleep(0.3)
     assert not waiting, f"{waiting} did not start"
+
+
+def stop_all(running, seconds=30):
+    """Ask every process to stop first, then wait for each: they shut down side by side."""
+    for process in running:
+        process.terminate()
+    for process in running:
+        process.wait(timeout=seconds)

@@ -4,7 +4,7 @@ from typing import Literal
 from flask import Blueprint
 from pydantic import BaseModel, ConfigDict, Field
 
-from helpdesk import payloads, sla_payloads
+from helpdesk import payloads, search_payloads, sla_payloads
 
 bp = Blueprint("openapi", __name__)
 
@@ -124,6 +124,18 @@ OPERATIONS = [
     ("put", "/sla/policies/{policy_id}", "Replace an SLA policy; the clocks of its tickets "
      "are recomputed (admin)", sla_payloads.PolicyIn, 200, OBJECT),
     ("delete", "/sla/policies/{policy_id}", "Remove an SLA policy (admin)", None, 200, OBJECT),
+    ("get", "/search", "Search tickets in the caller's departments: free text (words, "
+     "\"phrases\", -exclusions; Russian and English stems) and filters; highlighted "
+     "snippets, facets by department and status", None, 200, OBJECT),
+    ("get", "/search/saved", "The caller's saved searches and those shared with their "
+     "departments", None, 200, LIST),
+    ("post", "/search/saved", "Save a search", search_payloads.SavedSearchIn, 201, OBJECT),
+    ("get", "/search/saved/{saved_id}", "A saved search", None, 200, OBJECT),
+    ("put", "/search/saved/{saved_id}", "Replace a saved search (its owner)",
+     search_payloads.SavedSearchIn, 200, OBJECT),
+    ("delete", "/search/saved/{saved_id}", "Remove a saved search (its owner)", None, 200,
+     OBJECT),
+    ("get", "/search/saved/{saved_id}/results", "Run a saved search", None, 200, OBJECT),
     ("get", "/events", "Live events for the caller's departments (Server-Sent Events: ticket, "
      "message, assigned, resync; a comment line every 15 s)", None, 200, EVENT_STREAM),
 ]
@@ -139,6 +151,10 @@ QUERY_PARAMETERS = {
     "/mail/raw": ["status", "limit", "offset"],
     "/notify/templates/{kind}/{language}": ["department_id"],
     "/departments/{department_id}/sla/at-risk": ["within_minutes"],
+    "/search": ["q", "in", "agent_id", "recipient", "sender", "customer", "department_id",
+                "status", "priority", "created_from", "created_to", "updated_from",
+                "updated_to", "resolved_from", "resolved_to", "sort", "page", "per_page"],
+    "/search/saved/{saved_id}/results": ["page", "per_page"],
 }
 
 ERROR = {"type": "object", "required": ["error", "message"],

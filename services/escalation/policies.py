@@ -3,7 +3,7 @@ under (the most specific one for its department and priority). A change marks th
 affects stale; the service recomputes them in the background."""
 from datetime import datetime, timezone
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import or_, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from helpdesk.errors import Conflict, InvalidInput, NotFound
@@ -38,6 +38,7 @@ def get_calendar(session, calendar_id):
 def save_calendar(session, data, calendar_id=None):
     """Create a calendar, or replace one; its policies' clocks are recomputed."""
     payload = parse(CalendarIn, data)
+    lock_for_change(session)
     row = Calendar() if calendar_id is None else get_calendar(session, calendar_id)
     fields = payload.model_dump()
     fields["hours"] = {day: [list(span) for span in sorted(spans)]
@@ -54,6 +55,7 @@ def save_calendar(session, data, calendar_id=None):
 
 
 def delete_calendar(session, calendar_id):
+    lock_for_change(session)
     row = get_calendar(session, calendar_id)
     users = session.scalars(select(Policy.name).where(Policy.calendar_id == row.id)).all()
     if users:
@@ -93,6 +95,7 @@ def save_policy(session, data, policy_id=None, department_exists=lambda _: True)
         if department_id is not None and not department_exists(department_id):
             raise InvalidInput("UNKNOWN_DEPARTMENT",
                                f"{field}: department {department_id} does not exist", field)
+    lock_for_change(session)
     row = Policy() if policy_id is None else get_policy(session, policy_id)
     old_department = row.department_id
     for name in POLICY_FIELDS:
@@ -108,6 +111,7 @@ def save_policy(session, data, policy_id=None, department_exists=lambda _: True)
 
 
 def delete_policy(session, policy_id):
+    lock_for_change(session)
     row = get_policy(session, policy_id)
     department_id = row.department_id
     session.delete(row)
@@ -133,6 +137,20 @@ def policy_for(session, department_id, priority, cache=None):
     if cache is not None:
         cache[key] = found
     return found
+
+
+# Clocks are computed under this lock shared, policies and calendars changed under it alone:
+# a clock being computed from the old policy is committed before a change marks the clocks
+# stale (so it is marked too), and none is computed from a policy half changed.
+POLICY_LOCK = 7_420_001
+
+
+def lock_for_change(session):
+    session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": POLICY_LOCK})
+
+
+def lock_for_reading(session):
+    session.execute(text("SELECT pg_advisory_xact_lock_shared(:key)"), {"key": POLICY_LOCK})
 
 
 def _mark_stale(session, departments):

@@ -2,6 +2,7 @@
 (tracking); a timer fires what is due (firing), once across replicas; admins keep policies
 and calendars (policies); agents ask where a ticket stands (reports)."""
 import logging
+from datetime import timedelta
 
 import eventlet
 from nameko.events import event_handler
@@ -23,6 +24,7 @@ ESCALATION = contract.system("escalation")
 REQUEUE_PAUSE_SECONDS = 1.0  # a failing event goes back to the queue; do not spin on it
 # Changes that move no clock: who has the ticket, its language.
 CLOCK_FIELDS = {"status", "priority", "department_id"}
+RELAY_AFTER = timedelta(seconds=15)
 
 
 class EscalationService:
@@ -59,9 +61,13 @@ class EscalationService:
     # --- the clock ----------------------------------------------------------------------
     @timer(interval=0.5)
     def fire_due(self):
-        """Fire what is due; a full batch means more may be waiting."""
-        while firing.fire_due(self.db) == firing.BATCH:
-            pass
+        """Fire what is due, publishing each batch's events as it commits; a full batch
+        means more may be waiting."""
+        while True:
+            fired = firing.fire_due(self.db)
+            self.outbox.flush(self.db)
+            if fired < firing.BATCH:
+                break
 
     @timer(interval=2)
     def refresh_stale(self):
@@ -71,8 +77,9 @@ class EscalationService:
 
     @timer(interval=2)
     def relay_events(self):
-        """Publish events whose worker died between the commit and the publish."""
-        self.outbox.relay(self.db)
+        """Publish events whose worker died between the commit and the publish; not before
+        RELAY_AFTER, so a replica still publishing a burst is not doubled by another."""
+        self.outbox.relay(self.db, older_than=RELAY_AFTER)
 
     @timer(interval=15, eager=True)
     def observe(self):

@@ -17,6 +17,7 @@ def now():
 
 def follow(session, ticket_id, fetch_facts):
     """Recompute a ticket's clocks from its current facts (`fetch_facts(ticket_id)`)."""
+    policies.lock_for_reading(session)
     session.execute(insert(Clock).values(ticket_id=ticket_id, stale=False, updated_at=now())
                     .on_conflict_do_nothing())
     clock = session.scalar(select(Clock).where(Clock.ticket_id == ticket_id).with_for_update())

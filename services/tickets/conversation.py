@@ -81,6 +81,7 @@ def split(session, actor, ticket_id, data):
     session.add(new)
     session.flush()
     message.ticket_id = new.id
+    ticket.updated_at = datetime.now(timezone.utc)  # a new version: the message left it
     history.record_change(session, ticket, actor, "split", message.id, f"#{new.id}")
     history.record_change(session, new, actor, "split_from", None, f"#{ticket.id}")
     announce_created(session, new, message, session.get(Customer, new.customer_id),

@@ -9,9 +9,10 @@ from helpdesk.contract import Status
 from helpdesk.errors import Conflict, InvalidInput
 from helpdesk.payloads import RatingIn, TicketIn, TicketPatch, TicketQuery, parse
 from services.tickets import access, conversation, customers, history, languages, serialise
-from services.tickets.models import Agent, AuditEntry, Message, Rating, Ticket
+from services.tickets.models import Agent, AuditEntry, Customer, Message, Rating, Ticket
 
 CLOSED_STATES = (Status.RESOLVED, Status.CLOSED)
+ACTIVE_STATES = (Status.NEW, Status.OPEN, Status.PENDING)
 
 
 def create(session, actor, data):
@@ -70,8 +71,36 @@ def find(session, actor, data):
     rows = session.scalars(select(Ticket).where(*conditions)
                            .order_by(Ticket.created_at.desc(), Ticket.id.desc())
                            .offset((query.page - 1) * query.per_page).limit(query.per_page))
-    return {"items": [serialise.ticket(row) for row in rows], "total": total,
+    return {"items": _with_customers(session, list(rows)), "total": total,
             "page": query.page, "per_page": query.per_page}
+
+
+def _with_customers(session, tickets):
+    """Tickets with their customer's name and address: what a queue shows of who wrote."""
+    ids = {row.customer_id for row in tickets}
+    found = {row.id: row for row in session.scalars(select(Customer)
+                                                    .where(Customer.id.in_(ids)))} if ids else {}
+    items = []
+    for row in tickets:
+        customer = found.get(row.customer_id)
+        items.append({**serialise.ticket(row), "customer": {
+            "id": row.customer_id, "name": customer.name if customer else "",
+            "email": customer.email if customer else ""}})
+    return items
+
+
+def queue_counts(session, actor):
+    """Per department the actor sees, the agent's queues: new, open and pending tickets, the
+    active ones assigned to the actor (mine) and to nobody (unassigned)."""
+    active = Ticket.status.in_([str(state) for state in ACTIVE_STATES])
+    queues = {str(state): Ticket.status == str(state) for state in ACTIVE_STATES}
+    queues["mine"] = Ticket.assignee_id == actor.agent_id
+    queues["unassigned"] = Ticket.assignee_id.is_(None)
+    rows = session.execute(select(Ticket.department_id,
+                                  *(func.count().filter(condition) for condition in queues.values()))
+                           .where(*_visibility(actor), active)
+                           .group_by(Ticket.department_id)).all()
+    return {str(row[0]): dict(zip(queues, row[1:])) for row in rows}
 
 
 def counts(session, actor):

@@ -1,8 +1,8 @@
 """SQLAlchemy models of the `tickets` schema."""
 from datetime import datetime, timezone
 
-from sqlalchemy import (BigInteger, Boolean, CheckConstraint, Column, DateTime, ForeignKey,
-                        Identity, Index, Integer, LargeBinary, String, Table, Text,
+from sqlalchemy import (BigInteger, Boolean, CheckConstraint, Column, DateTime, FetchedValue,
+                        ForeignKey, Identity, Index, Integer, LargeBinary, String, Table, Text,
                         func)
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -112,6 +112,10 @@ class Ticket(Base):
     updated_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
     first_response_at: Mapped[datetime | None] = mapped_column(Timestamp)
     resolved_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    # Stamped by a trigger from one sequence on every insert and update (migration 0005):
+    # the search index keeps only the newest version it was given of a ticket.
+    version: Mapped[int] = mapped_column(BigInteger, server_default=FetchedValue(),
+                                         server_onupdate=FetchedValue())
     __table_args__ = (
         Index("ix_tickets_department_status_created", "department_id", "status", "created_at"),
         CheckConstraint("status in ('new', 'open', 'pending', 'resolved', 'closed')",

@@ -16,7 +16,8 @@ from helpdesk.metrics import EntrypointMetrics
 from helpdesk.outbox import EventOutbox
 from helpdesk.errors import HelpdeskError
 from services.tickets import (access, agents, conversation, customers, deliveries, departments,
-                              escalations, inbound, lifecycle, outbound, serialise, templates)
+                              documents, escalations, inbound, lifecycle, outbound, serialise,
+                              templates)
 from services.tickets.models import OutboxEvent
 
 log = logging.getLogger(__name__)
@@ -141,6 +142,11 @@ class TicketsService:
         return lifecycle.counts(self.db, self._actor(actor))
 
     @rpc
+    def queue_counts(self, actor):
+        """{department id: {new, open, pending, mine, unassigned}} of active tickets."""
+        return lifecycle.queue_counts(self.db, self._actor(actor))
+
+    @rpc
     def update_ticket(self, actor, ticket_id, data):
         """Status, priority, assignee (None to unassign) and department, each audited."""
         return lifecycle.update(self.db, self._actor(actor), ticket_id, data)
@@ -199,6 +205,21 @@ class TicketsService:
             self.db.rollback()
             eventlet.sleep(REQUEUE_PAUSE_SECONDS)
             raise
+
+    # --- search ---------------------------------------------------------------------------
+    @rpc
+    def search_documents(self, actor, ticket_ids):
+        """Tickets as the search index keeps them: each with its messages and its version."""
+        return documents.for_tickets(self.db, self._actor(actor), ticket_ids)
+
+    @rpc
+    def search_documents_after(self, actor, after_id=0, limit=200):
+        """The next page of search documents in ticket order, for rebuilding an index."""
+        return documents.after(self.db, self._actor(actor), after_id, limit)
+
+    @rpc
+    def ticket_total(self, actor):
+        return documents.count(self.db, self._actor(actor))
 
     # --- canned replies -------------------------------------------------------------------
     @rpc

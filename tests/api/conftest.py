@@ -6,8 +6,10 @@ import pytest
 from sqlalchemy import text
 
 from gateway import create_app
+from services.escalation.service import EscalationService
 from services.ingest.service import IngestService
 from services.notify.service import NotifyService
+from services.search.service import SearchService
 from services.tickets.service import TicketsService
 from tests import fixtures
 from tests.mail import customer_mail, wire_bytes
@@ -56,6 +58,31 @@ def notify_service(container_factory, config, tickets_service, relay):
                                                   "PUBLIC_URL": PUBLIC_URL})
     container.start()
     return container
+
+
+@pytest.fixture
+def escalation_service(container_factory, config, tickets_service):
+    container = container_factory(EscalationService, config)
+    container.start()
+    return container
+
+
+@pytest.fixture
+def search_service(container_factory, config, tickets_service):
+    container = container_factory(SearchService, config)
+    container.start()
+    return container
+
+
+@pytest.fixture
+def support(db):
+    """A support department, another one, and an agent (API token) of the first only."""
+    department = fixtures.department(db, "Техподдержка", ["support@isp.example"])
+    other = fixtures.department(db, "Биллинг", ["billing@isp.example"])
+    _, token = fixtures.agent_with_token(db, "Ivan", "ivan@isp.example",
+                                         department_ids=[department["id"]])
+    return {"department": department, "other": other,
+            "agent": {"Authorization": f"Bearer {token}"}}
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ from eventlet import wsgi
 
 from gateway import live
 from tests import fixtures
+from tests.waiting import wait_until
 
 EVENTS = "/api/v1/events"
 
@@ -88,13 +89,6 @@ def open_stream(streams, url, token):
     stream = EventStream(url, token)
     streams.append(stream)
     return stream
-
-
-def wait_until(condition, seconds=10):
-    deadline = time.monotonic() + seconds
-    while not condition() and time.monotonic() < deadline:
-        eventlet.sleep(0.05)
-    return condition()
 
 
 def test_an_agent_hears_of_new_tickets_in_their_department_only(gateway_url, desk, streams,

@@ -7,27 +7,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from services.escalation.service import EscalationService
-from tests import fixtures
 
 MON_FRI = {day: [["09:00", "18:00"]] for day in ("mon", "tue", "wed", "thu", "fri")}
 
-
-@pytest.fixture
-def escalation_service(container_factory, config, tickets_service):
-    container = container_factory(EscalationService, config)
-    container.start()
-    return container
-
-
-@pytest.fixture
-def support(db, escalation_service):
-    department = fixtures.department(db, "Техподдержка", ["support@isp.example"])
-    other = fixtures.department(db, "Биллинг", ["billing@isp.example"])
-    _, token = fixtures.agent_with_token(db, "Ivan", "ivan@isp.example",
-                                         department_ids=[department["id"]])
-    return {"department": department, "other": other,
-            "agent": {"Authorization": f"Bearer {token}"}}
+pytestmark = pytest.mark.usefixtures("escalation_service")
 
 
 def test_an_admin_sets_a_calendar_and_policy_and_an_agent_sees_the_due_time(

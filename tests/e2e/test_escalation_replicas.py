@@ -21,7 +21,7 @@ from sqlalchemy import text
 from helpdesk import contract, event_queues
 from tests import fixtures
 from tests.mail import process_env
-from tests.processes import start, wait_until_serving
+from tests.processes import start, stop_all, wait_until_serving
 from tests.relay import Relay
 
 TICKETS = int(os.environ.get("ESCALATION_TICKETS", 600))
@@ -75,10 +75,7 @@ def desk(config, db, engine, container_factory, tmp_path):
             yield {"rpc": rpc, "env": env, "replicas": replicas, "relay": relay,
                    "engine": engine}
     finally:
-        for process in [*processes.values(), *replicas]:
-            process.terminate()
-        for process in [*processes.values(), *replicas]:
-            process.wait(timeout=30)
+        stop_all([*processes.values(), *replicas])
         relay.stop()
 
 

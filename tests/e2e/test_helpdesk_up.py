@@ -2,6 +2,7 @@
 database, vhost and free ports): it says where to open the help desk, every process answers,
 and a mail to a department becomes a ticket whose acknowledgement lands in the Maildir it
 names."""
+import os
 import re
 import signal
 import subprocess
@@ -14,7 +15,7 @@ import requests
 
 from helpdesk.runner import SERVICES
 from tests import fixtures
-from tests.mail import customer_mail, free_port, process_env, send
+from tests.mail import customer_mail, free_port, free_port_block, process_env, send
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 
@@ -22,13 +23,17 @@ ROOT = Path(__file__).resolve().parent.parent.parent
 @pytest.mark.timeout(180)
 def test_helpdesk_up_brings_up_every_part_and_mail_flows_through_it(config, db, tmp_path):
     fixtures.department(db, "First line", ["support@isp.example"])
-    gateway, smtp, metrics = free_port(), free_port(), free_port()
+    gateway, smtp = free_port(), free_port()
+    metrics = free_port_block(len(SERVICES) + 1)
     env = process_env(config, GATEWAY_ADDRESS=f"127.0.0.1:{gateway}",
                       SMTP_ADDRESS=f"127.0.0.1:{smtp}", METRICS_FIRST_PORT=metrics,
                       OUTBOUND_MAILDIR=tmp_path / "outbound", SMTP_RELAY_HOST="")
     log = tmp_path / "up.log"
+    # a session of its own: should it not stop, the whole group is killed, not left behind
+    # working on the test database under the next tests
     process = subprocess.Popen([str(ROOT / "bin" / "helpdesk"), "up"], env=env, cwd=ROOT,
-                               stdout=log.open("w"), stderr=subprocess.STDOUT)
+                               stdout=log.open("w"), stderr=subprocess.STDOUT,
+                               start_new_session=True)
     try:
         banner = wait_for_banner(log, process)
         assert f"The help desk is up at http://127.0.0.1:{gateway}" in banner
@@ -48,8 +53,13 @@ def test_helpdesk_up_brings_up_every_part_and_mail_flows_through_it(config, db, 
         assert re.search(r"\[#\d+\]$", mail["Subject"])
     finally:
         process.send_signal(signal.SIGINT)
-        process.wait(timeout=60)
+        try:
+            stopped = process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            stopped = None
     print(log.read_text()[-3000:])
+    assert stopped is not None, "Ctrl-C did not stop the help desk within 60 s"
 
 
 def wait_for_banner(log, process, seconds=90):

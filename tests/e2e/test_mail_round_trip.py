@@ -14,7 +14,7 @@ from helpdesk import contract, event_queues
 from services.tickets import departments
 from tests import fixtures
 from tests.mail import process_env, smtp_listener, wait_until_processed
-from tests.processes import start, wait_until_serving
+from tests.processes import start, stop_all, wait_until_serving
 from tests.relay import Relay, rfc2047, text_of
 
 
@@ -65,10 +65,7 @@ def desk(config, db, tmp_path):
             yield {"relay": relay, "smtp": smtp, "rpc": rpc,
                    "agent": contract.agent_by_token(token)}
     finally:
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            process.wait(timeout=30)
+        stop_all(processes)
         relay.stop()
 
 

@@ -14,7 +14,7 @@ from helpdesk import contract, event_queues
 from services.tickets import lifecycle
 from tests import fixtures
 from tests.mail import process_env
-from tests.processes import start, wait_until_serving
+from tests.processes import start, stop_all, wait_until_serving
 from tests.relay import Relay
 
 OUTAGE_SECONDS = int(os.environ.get("RELAY_OUTAGE_SECONDS", 120))
@@ -44,10 +44,7 @@ def desk(config, db, tmp_path):
         yield {"relay": relay, "agent": contract.agent_by_token(token), "env": env,
                "processes": processes, "open_tickets": open_tickets}
     finally:
-        for process in processes.values():
-            process.terminate()
-        for process in processes.values():
-            process.wait(timeout=30)
+        stop_all(list(processes.values()))
         relay.stop()
 
 

@@ -1,7 +1,6 @@
 """The help desk as `helpdesk up` runs it: the tickets service and the gateway in their own
 processes, talked to over HTTP, many requests at once."""
 import os
-import socket
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -12,12 +11,8 @@ from sqlalchemy.orm import Session
 
 from helpdesk.cli import wait_healthy
 from tests import fixtures
-
-
-def free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+from tests.mail import free_port
+from tests.processes import stop_all
 
 
 @pytest.fixture
@@ -33,10 +28,7 @@ def running(config, engine):
         wait_healthy(url, processes, seconds=30)
         yield url
     finally:
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            process.wait(timeout=15)
+        stop_all(processes, seconds=15)
 
 
 def test_healthz_names_what_it_depends_on(running):
