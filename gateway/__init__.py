@@ -1,11 +1,11 @@
-"""The Flask API gateway: the agents' web workspace, the REST API, live events, the customer's
-rating page, /healthz and /metrics; it keeps nothing itself."""
+"""The Flask API gateway: the agents' web workspace, the REST API, live events, the customer
+portal and rating page, /healthz and /metrics; it keeps nothing itself."""
 from flask import Flask
 
 from gateway import errors, health, live, web
 from gateway.api import (directory, events, mail, notify, openapi, search, session, sla,
-                         tickets)
-from gateway.portal import rating
+                         statistics, tickets)
+from gateway.portal import customer, rating
 from gateway.rpc import RpcPool
 from helpdesk import config as settings
 from helpdesk.config import MAX_REQUEST_BYTES, RPC_POOL_SIZE, RPC_TIMEOUT, SECRET_KEY
@@ -26,7 +26,9 @@ def create_app(config=None):
     live.init_app(app, config)
     app.register_blueprint(health.bp)
     app.register_blueprint(rating.bp)
+    app.register_blueprint(customer.bp)
     web.init_app(app)
-    for module in (session, directory, tickets, mail, notify, sla, search, events, openapi):
+    for module in (session, directory, tickets, mail, notify, sla, search, statistics, events,
+                   openapi):
         app.register_blueprint(module.bp, url_prefix="/api/v1")
     return app

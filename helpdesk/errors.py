@@ -49,3 +49,8 @@ class Forbidden(HelpdeskError):
 @deserialize_to_instance
 class Conflict(HelpdeskError):
     code = "CONFLICT"
+
+
+@deserialize_to_instance
+class TooManyRequests(HelpdeskError):
+    code = "TOO_MANY_REQUESTS"

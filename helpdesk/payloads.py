@@ -6,6 +6,7 @@ these same models, so the document cannot drift from what the service accepts.
 import re
 from datetime import datetime
 from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (AfterValidator, BaseModel, ConfigDict, Field, StringConstraints,
                       ValidationError)
@@ -56,6 +57,7 @@ class DepartmentIn(Payload):
     sender_name: SenderName = ""
     agent_name_in_from: bool = False
     parent_id: Id | None = None
+    on_portal: bool = False
 
 
 class DepartmentPatch(Payload):
@@ -65,6 +67,23 @@ class DepartmentPatch(Payload):
     sender_name: SenderName | None = None
     agent_name_in_from: bool | None = None
     parent_id: Id | None = None
+    on_portal: bool | None = None
+
+
+def _time_zone(value):
+    if value is not None:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}") from None
+    return value
+
+
+class Preferences(Payload):
+    """An agent's own choice of workspace language and time zone (None: the defaults)."""
+    language: Literal["ru", "en"] | None = None
+    time_zone: Annotated[str | None, StringConstraints(max_length=64),
+                         AfterValidator(_time_zone)] = None
 
 
 class AgentIn(Payload):
@@ -114,6 +133,27 @@ class TicketIn(Payload):
     channel: Channel = Channel.API
     priority: Priority = Priority.NORMAL
     assignee_id: Id | None = None
+    # Mail the customer the acknowledgement (ticket number, portal link), as for their mail.
+    acknowledge: bool = False
+
+
+class PortalRequestIn(Payload):
+    """A request a customer sends through the portal's form; client_address is the sender's
+    IP address as the gateway saw it (the rate limit counts by it)."""
+    email: Address
+    name: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] = ""
+    department_id: Id
+    subject: Subject
+    body: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
+                                           max_length=MAX_BODY_CHARS)]
+    attachments: list[AttachmentIn] = []
+    client_address: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+
+
+class PortalReplyIn(Payload):
+    body: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
+                                           max_length=MAX_BODY_CHARS)]
+    attachments: list[AttachmentIn] = []
 
 
 class ReplyIn(Payload):

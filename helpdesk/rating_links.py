@@ -1,33 +1,17 @@
 """The rating link in a resolution notice: a signed token naming the ticket, so the customer
-rates with one click and no login, and nobody can rate a ticket they were not mailed about.
-Notify signs; the gateway checks. Both use the help desk's SECRET_KEY."""
-from itsdangerous import BadData, URLSafeTimedSerializer
+rates with one click and no login, and nobody can rate a ticket they were not mailed about."""
+from helpdesk.signed_links import RATING, InvalidLink
 
-SALT = "helpdesk.rating"
-VALID_DAYS = 90
-
-
-class InvalidRatingLink(ValueError):
-    pass
-
-
-def _serializer(secret_key):
-    return URLSafeTimedSerializer(secret_key, salt=SALT)
+InvalidRatingLink = InvalidLink
 
 
 def token_for(secret_key, ticket_id):
-    return _serializer(secret_key).dumps({"ticket": int(ticket_id)})
+    return RATING.token_for(secret_key, ticket_id)
 
 
 def ticket_of(secret_key, token):
     """The ticket a token names; InvalidRatingLink if it was changed or is too old."""
-    try:
-        data = _serializer(secret_key).loads(token, max_age=VALID_DAYS * 86400)
-    except BadData:
-        raise InvalidRatingLink("this rating link is not valid or has expired") from None
-    if not isinstance(data, dict) or not isinstance(data.get("ticket"), int):
-        raise InvalidRatingLink("this rating link is not valid")
-    return data["ticket"]
+    return RATING.value_of(secret_key, token)
 
 
 def links(public_url, secret_key, ticket_id):

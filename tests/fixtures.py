@@ -5,9 +5,9 @@ from services.tickets.models import Agent
 SYSTEM = access.Actor(label="system:test", system="test")
 
 
-def department(session, name, addresses=(), signature=""):
+def department(session, name, addresses=(), signature="", **details):
     return departments.create(session, SYSTEM, {"name": name, "addresses": list(addresses),
-                                                "signature": signature})
+                                                "signature": signature, **details})
 
 
 def agent_with_token(session, name, email, role="agent", department_ids=(),

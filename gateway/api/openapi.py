@@ -124,6 +124,10 @@ OPERATIONS = [
     ("put", "/sla/policies/{policy_id}", "Replace an SLA policy; the clocks of its tickets "
      "are recomputed (admin)", sla_payloads.PolicyIn, 200, OBJECT),
     ("delete", "/sla/policies/{policy_id}", "Remove an SLA policy (admin)", None, 200, OBJECT),
+    ("get", "/statistics/agents", "Per agent over a period (manager): tickets handled, "
+     "replies, average and median first-response time, CSAT", None, 200, LIST),
+    ("get", "/statistics/load", "Departments' load over a period (manager): incoming by hour "
+     "of day, day of week and month in time_zone; backlog; SLA breaches", None, 200, OBJECT),
     ("get", "/search", "Search tickets in the caller's departments: free text (words, "
      "\"phrases\", -exclusions; Russian and English stems) and filters; highlighted "
      "snippets, facets by department and status", None, 200, OBJECT),
@@ -155,6 +159,8 @@ QUERY_PARAMETERS = {
                 "status", "priority", "created_from", "created_to", "updated_from",
                 "updated_to", "resolved_from", "resolved_to", "sort", "page", "per_page"],
     "/search/saved/{saved_id}/results": ["page", "per_page"],
+    "/statistics/agents": ["since", "until", "department_id", "time_zone"],
+    "/statistics/load": ["since", "until", "department_id", "time_zone"],
 }
 
 ERROR = {"type": "object", "required": ["error", "message"],

@@ -117,7 +117,7 @@
   }
   sizeFrames();
 
-  // --- keyboard: r reply, n note, q queues, Ctrl+Enter sends ---------------------------------
+  // --- keyboard: r reply, n note, q queues, c phone call, / search, Ctrl+Enter sends ---------------------------------
   document.addEventListener("keydown", (event) => {
     const typing = /^(INPUT|TEXTAREA|SELECT)$/.test(event.target.tagName);
     if (event.key === "Enter" && (event.ctrlKey || event.metaKey) && event.target.form) {
@@ -130,5 +130,7 @@
     if (event.key === "r") focus("#reply-body");
     if (event.key === "n") focus("#note-form textarea");
     if (event.key === "q") location.href = "/";
+    if (event.key === "c") location.href = "/calls/new";
+    if (event.key === "/") { event.preventDefault(); location.href = "/search"; }
   });
 })();

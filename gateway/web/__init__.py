@@ -3,7 +3,8 @@ API, with a little JavaScript for what must happen without a reload (live events
 on a new message, canned replies)."""
 from flask_babel import Babel, get_locale, get_timezone
 
-from gateway.web import pages, ticket_page, workspace  # noqa: F401 -- their routes on pages.bp
+from gateway.web import (admin, calls, pages, search_page,  # noqa: F401 -- routes
+                         statistics_page, ticket_page, workspace)
 
 
 def init_app(app):
@@ -13,4 +14,5 @@ def init_app(app):
                                  TIME_ZONES=pages.TIME_ZONES, NAMES=pages.NAMES,
                                  get_locale=get_locale, get_timezone=get_timezone)
     app.jinja_env.filters["when"] = pages.when
+    app.jinja_env.filters["duration"] = statistics_page.duration
     app.register_blueprint(pages.bp)

@@ -1,6 +1,7 @@
 """How the workspace's pages are served: who is logged in, in which language and time zone,
 the CSRF token of every form, HTML error pages, and headers that let the page load only our
 own scripts (a mail's HTML is shown in a sandboxed frame besides)."""
+import base64
 import secrets
 from datetime import datetime
 from functools import wraps
@@ -69,6 +70,14 @@ def csrf_token():
 def check_csrf():
     if not csrf_matches(request.form.get("csrf_token")):
         raise Forbidden("CSRF_TOKEN_MISSING", _("This form has expired. Please try again."))
+
+
+def uploaded_files():
+    """The form's `attachments` files, as the services take attachments."""
+    return [{"filename": upload.filename, "content_type": upload.mimetype or
+             "application/octet-stream",
+             "content_base64": base64.b64encode(upload.read()).decode()}
+            for upload in request.files.getlist("attachments") if upload and upload.filename]
 
 
 def agent_required(view):

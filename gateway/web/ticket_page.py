@@ -2,15 +2,13 @@
 SLA, and the agent's actions — reply (canned replies, attachments), internal note, status,
 priority, assignee, department, split, merge. Actions are plain form posts that come back to
 the page; the conversation part is also served alone, for the page to refresh it live."""
-import base64
-
 import nh3
 from flask import redirect, request, url_for
 from nameko.exceptions import UnknownService
 from flask_babel import gettext as _, lazy_gettext
 
 from gateway.rpc import ServiceUnavailable
-from gateway.web.pages import NAMES, agent_required, bp, call, render, when
+from gateway.web.pages import NAMES, agent_required, bp, call, render, uploaded_files, when
 from helpdesk.contract import Priority, Status
 from helpdesk.errors import InvalidInput
 
@@ -45,7 +43,7 @@ def conversation(ticket_id):
 @bp.post("/tickets/<int:ticket_id>/reply")
 @agent_required
 def reply(ticket_id):
-    data = {"body": _text("body"), "attachments": _attachments()}
+    data = {"body": _text("body"), "attachments": uploaded_files()}
     if request.form.get("status") in set(Status):
         data["status"] = request.form["status"]
     call("reply", ticket_id, data)
@@ -55,7 +53,7 @@ def reply(ticket_id):
 @bp.post("/tickets/<int:ticket_id>/note")
 @agent_required
 def note(ticket_id):
-    call("add_note", ticket_id, {"body": _text("body"), "attachments": _attachments()})
+    call("add_note", ticket_id, {"body": _text("body"), "attachments": uploaded_files()})
     return _back(ticket_id)
 
 
@@ -171,13 +169,6 @@ def _text(field):
     if not value:
         raise InvalidInput("EMPTY", _("Write something first."))
     return value
-
-
-def _attachments():
-    return [{"filename": upload.filename, "content_type": upload.mimetype or
-             "application/octet-stream",
-             "content_base64": base64.b64encode(upload.read()).decode()}
-            for upload in request.files.getlist("attachments") if upload and upload.filename]
 
 
 def _back(ticket_id):

@@ -4,8 +4,10 @@ from urllib.parse import urlsplit
 
 from flask import current_app, redirect, request, session, url_for
 from flask_babel import gettext as _
+from nameko.exceptions import UnknownService
 
 from gateway.auth import start_session
+from gateway.rpc import ServiceUnavailable
 from gateway.web.pages import (LANGUAGES, TIME_ZONES, agent_required, bp, call, check_csrf,
                                render)
 from helpdesk.contract import Status
@@ -34,7 +36,9 @@ def login_post():
                       problem=_("Wrong e-mail or password, or the account is disabled."))
     start_session(agent)
     session.update(keep)
-    session["agent_name"] = agent["name"]
+    # what the agent chose before, on any machine, wins over this browser's guess
+    session.update({key: agent[key] for key in ("language", "time_zone") if agent.get(key)})
+    session["agent_name"], session["agent_role"] = agent["name"], agent["role"]
     return redirect(_safe_next(request.form.get("next")) or url_for("web.queues"))
 
 
@@ -47,12 +51,16 @@ def logout():
 
 @bp.post("/preferences")
 def preferences():
-    """Language and time zone, also before logging in (the login page has the switch)."""
+    """Language and time zone, also before logging in (the login page has the switch) and
+    for customers in the portal; a logged-in agent's choice is stored with the agent."""
     check_csrf()
     if request.form.get("language") in LANGUAGES:
         session["language"] = request.form["language"]
     if request.form.get("time_zone") in TIME_ZONES:
         session["time_zone"] = request.form["time_zone"]
+    if isinstance(session.get("agent_id"), int):  # kept for the agent's next login
+        call("set_my_preferences", {key: session[key] for key in ("language", "time_zone")
+                                    if key in session})
     return redirect(_safe_next(request.form.get("next")) or url_for("web.queues"))
 
 
@@ -71,7 +79,15 @@ def queues():
         if department_id else {"items": [], "total": 0}
     return render("web/queues.html", me=me, departments=departments, counts=counts,
                   department_id=department_id, queue=queue, tickets=tickets, page=page,
-                  per_page=PER_PAGE, queues=QUEUES)
+                  per_page=PER_PAGE, queues=QUEUES, workspaces=_workspaces())
+
+
+def _workspaces():
+    """The agent's saved searches; the queues still open when search is not answering."""
+    try:
+        return call("list_saved", service="search")
+    except (ServiceUnavailable, UnknownService):
+        return []
 
 
 def _department(value, departments):

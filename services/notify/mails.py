@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import nh3
 
-from helpdesk import contract, rating_links
+from helpdesk import contract, rating_links, signed_links
 from services.notify import texts
 from services.notify.compose import AUTO_GENERATED, AUTO_REPLIED, File, Outgoing, Party
 
@@ -47,8 +47,10 @@ def reply(context, settings):
 def notice(kind, context, settings, templates, **extra):
     """An acknowledgement or a resolution notice to the customer, in the ticket's language."""
     ticket, department = context["ticket"], context["department"]
+    portal = signed_links.portal_url(settings.public_url, settings.secret_key,
+                                     context["customer"]["id"])
     subject, body = texts.render(*templates(kind, ticket["language"], department["id"]),
-                                 variables(context, settings, **extra))
+                                 variables(context, settings, portal_url=portal, **extra))
     first = context.get("first_message") or {}
     answered = first.get("message_id")
     return Outgoing(
@@ -91,7 +93,7 @@ def variables(context, settings, language=None, **extra):
         "department": {"name": department["sender_name"] or department["name"]},
         "customer": {"name": context["customer"]["name"], "email": context["customer"]["email"]},
         "assignee": context.get("assignee"), "actor": "", "rating_links": [], "rating_url": "",
-        "breach": None,
+        "portal_url": "", "breach": None,
     }
     result.update(extra)
     if result["breach"]:

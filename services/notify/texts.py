@@ -26,14 +26,16 @@ SHIPPED = {
                "{{ department.name }}. An engineer will answer you by mail as soon as possible; "
                "you do not need to write again.\n\n"
                "To add anything, just reply to this mail and keep [{{ ticket.tag }}] in the "
-               "subject.\n"),
+               "subject.\n\n"
+               "Follow your requests and answer them on the web: {{ portal_url }}\n"),
         "ru": ("Ваше обращение получено: {{ ticket.subject }}",
                "Здравствуйте{% if customer.name %}, {{ customer.name }}{% endif %}!\n\n"
                "Ваше обращение зарегистрировано под номером {{ ticket.number }} "
                "(отдел «{{ department.name }}»). Специалист ответит вам письмом в ближайшее "
                "время, писать повторно не нужно.\n\n"
                "Чтобы что-то добавить, просто ответьте на это письмо, сохранив "
-               "[{{ ticket.tag }}] в теме.\n"),
+               "[{{ ticket.tag }}] в теме.\n\n"
+               "Ваши обращения и ответы на них — на сайте: {{ portal_url }}\n"),
     },
     RESOLVED: {
         "en": ("Your request has been resolved: {{ ticket.subject }}",
@@ -125,6 +127,7 @@ def example_context(kind, language="en"):
         "rating_links": [(score, f"http://helpdesk/rate/TOKEN?score={score}")
                          for score in range(1, 6)],
         "rating_url": "http://helpdesk/rate/TOKEN",
+        "portal_url": "http://helpdesk/portal/enter/TOKEN",
         "breach": {"target": "first_response", "target_name": TARGET_NAMES[language][
             "first_response"], "due_at": "2026-11-23 12:30 UTC", "level": 1},
     }

@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from helpdesk.errors import Conflict, InvalidInput, NotFound, Unauthorized
-from helpdesk.payloads import AgentIn, AgentPatch, Credentials, parse
+from helpdesk.payloads import AgentIn, AgentPatch, Credentials, Preferences, parse
 from services.tickets import access, serialise
 from services.tickets.models import Agent, ApiToken, Department
 
@@ -56,6 +56,16 @@ def update(session, actor, agent_id, data):
     if payload.department_ids is not None:
         agent.departments = _departments(session, payload.department_ids)
     _commit(session, agent.email)
+    return serialise.agent(agent)
+
+
+def set_preferences(session, actor, data):
+    """The calling agent's own workspace language and time zone."""
+    payload = parse(Preferences, data)
+    agent = get(session, actor, actor.agent_id)
+    for name, value in payload.model_dump(exclude_unset=True).items():
+        setattr(agent, name, value)
+    session.commit()
     return serialise.agent(agent)
 
 

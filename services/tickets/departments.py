@@ -25,7 +25,8 @@ def create(session, actor, data):
     payload = parse(DepartmentIn, data)
     department = Department(name=payload.name, signature=payload.signature,
                             sender_name=payload.sender_name,
-                            agent_name_in_from=payload.agent_name_in_from)
+                            agent_name_in_from=payload.agent_name_in_from,
+                            on_portal=payload.on_portal)
     _set_parent(session, department, payload.parent_id)
     _set_addresses(session, department, payload.addresses)
     session.add(department)
@@ -38,7 +39,7 @@ def update(session, actor, department_id, data):
     payload = parse(DepartmentPatch, data)
     department = get(session, department_id)
     fields = payload.model_dump(exclude_unset=True)
-    for name in ("name", "signature", "sender_name", "agent_name_in_from"):
+    for name in ("name", "signature", "sender_name", "agent_name_in_from", "on_portal"):
         if fields.get(name) is not None:
             setattr(department, name, fields[name])
     if "parent_id" in fields:

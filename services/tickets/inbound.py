@@ -52,7 +52,7 @@ def ingest(session, actor, data, reopen_days=DEFAULT_REOPEN_DAYS):
     if created:
         announce_created(session, ticket, message, customer, ORIGIN_CUSTOMER)
     else:
-        _customer_wrote_again(session, actor, ticket, message)
+        customer_wrote_again(session, actor, ticket, message)
     session.commit()
     return _result(ticket.id, message.id, created=created)
 
@@ -136,7 +136,7 @@ def _department_by_recipients(session, payload):
                        "to")
 
 
-def _customer_wrote_again(session, actor, ticket, message):
+def customer_wrote_again(session, actor, ticket, message):
     reopens = ticket.status in REOPENED_BY_CUSTOMER and not message.auto_reply
     history.apply_changes(session, ticket, actor, {"status": str(Status.OPEN)} if reopens else {})
     ticket.updated_at = datetime.now(timezone.utc)

@@ -34,7 +34,8 @@ def create(session, actor, data):
     session.add(message)
     session.flush()
     history.record_change(session, ticket, actor, "created", None, f"channel {ticket.channel}")
-    origin = contract.ORIGIN_CUSTOMER if payload.channel == contract.Channel.PORTAL \
+    origin = contract.ORIGIN_CUSTOMER \
+        if payload.channel == contract.Channel.PORTAL or payload.acknowledge \
         else contract.ORIGIN_AGENT
     conversation.announce_created(session, ticket, message, customer, origin)
     session.commit()

@@ -41,6 +41,8 @@ class Department(Base):
     agent_name_in_from: Mapped[bool] = mapped_column(Boolean, default=False,
                                                      server_default="false")
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"))
+    # Offered to customers in the portal's request form (internal lines are not).
+    on_portal: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
     created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
     addresses: Mapped[list["DepartmentAddress"]] = relationship(
         order_by="DepartmentAddress.position", cascade="all, delete-orphan", lazy="selectin")
@@ -63,6 +65,10 @@ class Agent(Base):
     password_hash: Mapped[str | None] = mapped_column(String(300))
     role: Mapped[str] = mapped_column(String(16), default="agent")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # The workspace's language and time zone the agent chose (none: the browser's language,
+    # the help desk's default zone).
+    language: Mapped[str | None] = mapped_column(String(8))
+    time_zone: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
     departments: Mapped[list[Department]] = relationship(secondary=agent_departments,
                                                          lazy="selectin")
@@ -202,6 +208,19 @@ class Rating(Base):
     comment: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
     __table_args__ = (CheckConstraint("score between 1 and 5", name="score"),)
+
+
+class PortalSubmission(Base):
+    """A request sent through the portal's form, kept a day for its rate limit (per client
+    address and per e-mail address) — in the database, so every gateway replica counts alike."""
+    __tablename__ = "portal_submissions"
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    client_address: Mapped[str] = mapped_column(String(64))
+    email: Mapped[str] = mapped_column(String(320))
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"))
+    created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+    __table_args__ = (Index("ix_portal_submissions_client_address", client_address, created_at),
+                      Index("ix_portal_submissions_email", email, created_at))
 
 
 class OutboxEvent(OutboxColumns, Base):

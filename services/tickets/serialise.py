@@ -9,12 +9,14 @@ def department(row):
     return {"id": row.id, "name": row.name, "addresses": [a.address for a in row.addresses],
             "signature": row.signature, "sender_name": row.sender_name,
             "agent_name_in_from": row.agent_name_in_from, "parent_id": row.parent_id,
+            "on_portal": row.on_portal,
             "created_at": _time(row.created_at)}
 
 
 def agent(row):
     return {"id": row.id, "name": row.name, "email": row.email, "role": row.role,
             "active": row.active, "department_ids": sorted(d.id for d in row.departments),
+            "language": row.language, "time_zone": row.time_zone,
             "created_at": _time(row.created_at)}
 
 

@@ -10,14 +10,14 @@ from nameko.timer import timer
 from sqlalchemy import text
 
 from helpdesk import contract
-from helpdesk.config import REOPEN_DAYS
+from helpdesk.config import PORTAL_REQUESTS_PER_HOUR, REOPEN_DAYS
 from helpdesk.database import Database
 from helpdesk.metrics import EntrypointMetrics
 from helpdesk.outbox import EventOutbox
 from helpdesk.errors import HelpdeskError
 from services.tickets import (access, agents, conversation, customers, deliveries, departments,
-                              documents, escalations, inbound, lifecycle, outbound, serialise,
-                              templates)
+                              documents, escalations, inbound, lifecycle, outbound, portal,
+                              serialise, statistics, templates)
 from services.tickets.models import OutboxEvent
 
 log = logging.getLogger(__name__)
@@ -46,6 +46,11 @@ class TicketsService:
         """A new API token for the agent with these credentials (shown once)."""
         agent = agents.login(self.db, credentials)
         return {"token": agents.issue_token(self.db, agent, label), "agent": serialise.agent(agent)}
+
+    @rpc
+    def set_my_preferences(self, actor, data):
+        """The calling agent's workspace language and time zone."""
+        return agents.set_preferences(self.db, self._actor(actor), data)
 
     @rpc
     def whoami(self, actor):
@@ -174,6 +179,46 @@ class TicketsService:
     @rpc
     def rate_ticket(self, actor, ticket_id, data):
         return lifecycle.rate(self.db, self._actor(actor), ticket_id, data)
+
+    # --- statistics (managers) ------------------------------------------------------------
+    @rpc
+    def statistics_agents(self, actor, query):
+        """Per agent over {since, until, department_id?}: handled, replies, first response
+        average and median, CSAT."""
+        return statistics.agents(self.db, self._actor(actor), query)
+
+    @rpc
+    def statistics_load(self, actor, query):
+        """Incoming by hour, weekday and month in {time_zone}; backlog; SLA breaches."""
+        return statistics.load(self.db, self._actor(actor), query)
+
+    # --- the customer portal (system actor "portal", for the customer it vouches for) ------
+    @rpc
+    def portal_departments(self, actor):
+        return portal.departments(self.db, self._actor(actor))
+
+    @rpc
+    def portal_submit(self, actor, data):
+        """A request from the portal's form: {ticket_id, customer_id}; 429 past the limit."""
+        return portal.submit(self.db, self._actor(actor), data,
+                             int(self.config.get(PORTAL_REQUESTS_PER_HOUR,
+                                                 portal.DEFAULT_REQUESTS_PER_HOUR)))
+
+    @rpc
+    def portal_tickets(self, actor, customer_id):
+        return portal.tickets(self.db, self._actor(actor), customer_id)
+
+    @rpc
+    def portal_ticket(self, actor, customer_id, ticket_id):
+        return portal.ticket(self.db, self._actor(actor), customer_id, ticket_id)
+
+    @rpc
+    def portal_reply(self, actor, customer_id, ticket_id, data):
+        return portal.reply(self.db, self._actor(actor), customer_id, ticket_id, data)
+
+    @rpc
+    def portal_attachment(self, actor, customer_id, attachment_id):
+        return portal.attachment(self.db, self._actor(actor), customer_id, attachment_id)
 
     @rpc
     def mail_context(self, actor, ticket_id, message_id=None):

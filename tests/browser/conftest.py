@@ -64,15 +64,20 @@ def chromium():
 
 @pytest.fixture
 def desk(config, db, tmp_path):
-    """Two departments with an agent each, a canned reply, a relay for outgoing mail, and
-    every part of the help desk in its own process."""
+    """Two departments with an agent each, a manager of the first, an administrator, a canned
+    reply, a relay for outgoing mail, and every part of the help desk in its own process."""
     support = fixtures.department(db, "Техподдержка", ["support@isp.example"],
-                                  signature="Техподдержка ISP")
+                                  signature="Техподдержка ISP", on_portal=True)
     billing = fixtures.department(db, "Биллинг", ["billing@isp.example"])
-    olga, _ = fixtures.agent_with_token(db, "Ольга Смирнова", "olga@isp.example",
-                                        department_ids=[support["id"]], password=PASSWORD)
+    olga, olga_token = fixtures.agent_with_token(db, "Ольга Смирнова", "olga@isp.example",
+                                                 department_ids=[support["id"]],
+                                                 password=PASSWORD)
     boris, _ = fixtures.agent_with_token(db, "Борис Петров", "boris@isp.example",
                                          department_ids=[billing["id"]], password=PASSWORD)
+    fixtures.agent_with_token(db, "Мила Орлова", "mila@isp.example", role="manager",
+                              department_ids=[support["id"]], password=PASSWORD)
+    fixtures.agent_with_token(db, "Ада Админова", "ada@isp.example", role="admin",
+                              password=PASSWORD)
     canned = templates.create(db, fixtures.SYSTEM, {
         "title": "Перезагрузка роутера", "department_id": support["id"],
         "body": "Здравствуйте, {customer_name}! Перезагрузите роутер. Заявка {ticket_number}."})
@@ -80,14 +85,16 @@ def desk(config, db, tmp_path):
     event_queues.declare_all(config)
     gateway, smtp = free_port(), free_port()
     env = process_env(config, **relay.settings(), GATEWAY_ADDRESS=f"127.0.0.1:{gateway}",
-                      SMTP_ADDRESS=f"127.0.0.1:{smtp}", LIVE_HEARTBEAT_SECONDS=2)
+                      SMTP_ADDRESS=f"127.0.0.1:{smtp}", LIVE_HEARTBEAT_SECONDS=2,
+                      PUBLIC_URL=f"http://127.0.0.1:{gateway}")
     running = [processes.start(name, env) for name in PARTS]
     url = f"http://127.0.0.1:{gateway}"
     try:
         wait_healthy(url, running, seconds=60)
         processes.wait_until_serving(config, ["ingest", "notify", "escalation"])
         yield {"url": url, "smtp": ("127.0.0.1", smtp), "relay": relay, "support": support,
-               "billing": billing, "olga": olga, "boris": boris, "canned": canned}
+               "billing": billing, "olga": olga, "boris": boris, "canned": canned,
+               "olga_api": {"Authorization": f"Bearer {olga_token}"}}
     finally:
         processes.stop_all(running, seconds=20)
         relay.stop()

@@ -4,7 +4,7 @@ import copy
 
 import pytest
 
-from helpdesk import rating_links
+from helpdesk import rating_links, signed_links
 from services.notify import events, texts
 from services.notify.mails import Settings
 
@@ -52,6 +52,18 @@ def test_a_customers_request_is_acknowledged_once_per_event():
     assert mail.to[0].address == "Anna@Mail.example"
     assert mail.subject == "Ваше обращение получено: Нет интернета [#1042]"
     assert mail.auto_submitted == "auto-replied" and mail.in_reply_to == "<q1@mail.example>"
+
+
+def test_the_acknowledgement_carries_the_customers_portal_link():
+    result = plan(events.CREATED, {"origin": "customer", "ticket": {"id": 1042}})
+    [(_, mail)] = result.mails
+    [link] = [word for word in mail.text.split() if "/portal/enter/" in word]
+    assert link.startswith("http://desk.example/portal/enter/")
+    token = link.rsplit("/", 1)[1]
+    assert signed_links.PORTAL.value_of(SETTINGS.secret_key, token) == 9
+    with pytest.raises(signed_links.InvalidLink):  # a rating token opens no portal
+        signed_links.PORTAL.value_of(SETTINGS.secret_key,
+                                     rating_links.token_for(SETTINGS.secret_key, 9))
 
 
 @pytest.mark.parametrize("context, acknowledged, reason", [

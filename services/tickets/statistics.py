@@ -1,0 +1,178 @@
+"""Figures for managers over a period, for the departments they may see.
+
+Per agent: tickets handled (answered at least once in the period), replies, first responses
+(the agent wrote a ticket's first answer in the period) with their average and median time
+(wall-clock, from the ticket's creation), and CSAT (ratings given in the period to tickets
+assigned to the agent: average score and the share of 4s and 5s).
+
+Per department: incoming tickets by hour of day, day of week (1 = Monday) and month in the
+viewer's time zone; the backlog now (new, open, pending); SLA breaches in the period.
+
+All of it is aggregated in PostgreSQL: a month of a busy centre is 60,000 tickets, which must
+not travel to Python to be counted."""
+from datetime import datetime, timezone
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy import and_, distinct, func, select
+
+from helpdesk.contract import Direction
+from helpdesk.errors import InvalidInput, NotFound
+from services.tickets import access
+from services.tickets.lifecycle import ACTIVE_STATES
+from services.tickets.models import Agent, Department, Escalation, Message, Rating, Ticket
+
+SATISFIED = 4  # a score of 4 or 5 counts as a satisfied customer
+
+
+def period(data):
+    """(since, until, time zone name, department id or None) from a query dict."""
+    data = data or {}
+    zone = data.get("time_zone") or "UTC"
+    try:
+        ZoneInfo(zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise InvalidInput("INVALID_INPUT", f"unknown time zone {zone!r}", "time_zone") from None
+    since, until = _moment(data, "since"), _moment(data, "until")
+    if since is None or until is None or since >= until:
+        raise InvalidInput("INVALID_INPUT", "give since < until (ISO 8601 times)", "since")
+    department_id = data.get("department_id")
+    if department_id is not None and not isinstance(department_id, int):
+        raise InvalidInput("INVALID_INPUT", "department_id must be a number", "department_id")
+    return since, until, zone, department_id
+
+
+def _moment(data, name):
+    value = data.get(name)
+    try:
+        moment = datetime.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        raise InvalidInput("INVALID_INPUT", f"{name} is not an ISO 8601 time", name) from None
+    if moment is not None and moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment
+
+
+def agents(session, actor, data):
+    access.require_manager(actor)
+    since, until, _, department_id = period(data)
+    departments = _departments(session, actor, department_id)
+    in_scope = Ticket.department_id.in_(departments)
+    first_reply = (select(Message.ticket_id, func.min(Message.created_at).label("at"))
+                   .where(Message.direction == Direction.OUTBOUND)
+                   .group_by(Message.ticket_id).subquery())
+    replies = (select(Message.author_agent_id.label("agent_id"),
+                      func.count(distinct(Message.ticket_id)).label("handled"),
+                      func.count().label("replies"))
+               .join(Ticket, Ticket.id == Message.ticket_id)
+               .where(Message.direction == Direction.OUTBOUND, in_scope,
+                      Message.author_agent_id.is_not(None),
+                      Message.created_at >= since, Message.created_at < until)
+               .group_by(Message.author_agent_id).subquery())
+    seconds = func.extract("epoch", first_reply.c.at - Ticket.created_at)
+    firsts = (select(Message.author_agent_id.label("agent_id"),
+                     func.count().label("first_responses"),
+                     func.avg(seconds).label("average"),
+                     func.percentile_cont(0.5).within_group(seconds).label("median"))
+              .join(first_reply, and_(first_reply.c.ticket_id == Message.ticket_id,
+                                      first_reply.c.at == Message.created_at))
+              .join(Ticket, Ticket.id == Message.ticket_id)
+              .where(Message.direction == Direction.OUTBOUND, in_scope,
+                     first_reply.c.at >= since, first_reply.c.at < until)
+              .group_by(Message.author_agent_id).subquery())
+    ratings = (select(Ticket.assignee_id.label("agent_id"), func.count().label("ratings"),
+                      func.avg(Rating.score).label("score"),
+                      func.count().filter(Rating.score >= SATISFIED).label("satisfied"))
+               .join(Ticket, Ticket.id == Rating.ticket_id)
+               .where(in_scope, Rating.created_at >= since, Rating.created_at < until)
+               .group_by(Ticket.assignee_id).subquery())
+    rows = session.execute(
+        select(Agent.id, Agent.name, replies.c.handled, replies.c.replies,
+               firsts.c.first_responses, firsts.c.average, firsts.c.median,
+               ratings.c.ratings, ratings.c.score, ratings.c.satisfied)
+        .outerjoin(replies, replies.c.agent_id == Agent.id)
+        .outerjoin(firsts, firsts.c.agent_id == Agent.id)
+        .outerjoin(ratings, ratings.c.agent_id == Agent.id)
+        .where((replies.c.agent_id.is_not(None)) | (firsts.c.agent_id.is_not(None))
+               | (ratings.c.agent_id.is_not(None)))
+        .order_by(func.coalesce(replies.c.handled, 0).desc(), Agent.name))
+    return [_agent_row(row) for row in rows]
+
+
+def _agent_row(row):
+    return {"agent_id": row.id, "name": row.name, "handled": row.handled or 0,
+            "replies": row.replies or 0, "first_responses": row.first_responses or 0,
+            "first_response_average_seconds": _round(row.average),
+            "first_response_median_seconds": _round(row.median),
+            "ratings": row.ratings or 0, "csat_average": _round(row.score, 2),
+            "csat_satisfied_share": _round(row.satisfied / row.ratings, 3)
+            if row.ratings else None}
+
+
+def load(session, actor, data):
+    access.require_manager(actor)
+    since, until, zone, department_id = period(data)
+    departments = _departments(session, actor, department_id)
+    local = func.timezone(zone, Ticket.created_at)
+    created = [Ticket.department_id.in_(departments), Ticket.created_at >= since,
+               Ticket.created_at < until]
+    return {
+        "time_zone": zone,
+        "incoming": session.scalar(select(func.count()).select_from(Ticket).where(*created)),
+        "by_hour": _histogram(session, func.extract("hour", local), created, range(24)),
+        "by_weekday": _histogram(session, func.extract("isodow", local), created, range(1, 8)),
+        "by_month": _by_month(session, local, created),
+        "backlog": _backlog(session, departments),
+        "breaches": _breaches(session, departments, since, until),
+    }
+
+
+def _histogram(session, bucket, conditions, buckets):
+    counts = dict(session.execute(select(bucket.label("bucket"), func.count())
+                                  .where(*conditions).group_by("bucket")).all())
+    return [{"bucket": value, "tickets": counts.get(value, 0)} for value in buckets]
+
+
+def _by_month(session, local, conditions):
+    month = func.to_char(local, "YYYY-MM")
+    rows = session.execute(select(month.label("month"), func.count()).where(*conditions)
+                           .group_by("month").order_by("month"))
+    return [{"month": row[0], "tickets": row[1]} for row in rows]
+
+
+def _backlog(session, departments):
+    states = [str(state) for state in ACTIVE_STATES]
+    rows = session.execute(select(Ticket.department_id, Ticket.status, func.count())
+                           .where(Ticket.department_id.in_(departments),
+                                  Ticket.status.in_(states))
+                           .group_by(Ticket.department_id, Ticket.status)).all()
+    result = {state: 0 for state in states}
+    for _, status, count in rows:
+        result[status] += count
+    return result
+
+
+def _breaches(session, departments, since, until):
+    """Breached targets in the period (a target escalated through several levels counts once)."""
+    rows = session.execute(
+        select(Escalation.target, func.count(distinct(Escalation.ticket_id)))
+        .where(Escalation.department_id.in_(departments), Escalation.created_at >= since,
+               Escalation.created_at < until)
+        .group_by(Escalation.target)).all()
+    return dict(rows)
+
+
+def _departments(session, actor, department_id):
+    """The departments the figures cover: the one asked for, else all the actor sees."""
+    if department_id is not None:
+        if not actor.can_see(department_id):
+            raise NotFound("DEPARTMENT_NOT_FOUND", f"department {department_id} does not exist")
+        return [department_id]
+    ids = session.scalars(select(Department.id)).all()
+    return [item for item in ids if actor.can_see(item)]
+
+
+def _round(value, digits=0):
+    if value is None:
+        return None
+    return round(float(value), digits) if digits else round(float(value))
+
