@@ -18,7 +18,7 @@ from tests.mail import free_port, process_env
 from tests.relay import Relay
 
 CHROMIUM = "/usr/bin/chromium"
-PARTS = ("tickets", "ingest", "notify", "escalation", "smtp", "gateway")
+PARTS = ("tickets", "ingest", "notify", "escalation", "search", "smtp", "gateway")
 PASSWORD = "secret-pass-1"
 
 
@@ -91,7 +91,7 @@ def desk(config, db, tmp_path):
     url = f"http://127.0.0.1:{gateway}"
     try:
         wait_healthy(url, running, seconds=60)
-        processes.wait_until_serving(config, ["ingest", "notify", "escalation"])
+        processes.wait_until_serving(config, ["ingest", "notify", "escalation", "search"])
         yield {"url": url, "smtp": ("127.0.0.1", smtp), "relay": relay, "support": support,
                "billing": billing, "olga": olga, "boris": boris, "canned": canned,
                "olga_api": {"Authorization": f"Bearer {olga_token}"}}
