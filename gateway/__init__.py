@@ -2,7 +2,7 @@
 portal and rating page, /healthz and /metrics; it keeps nothing itself."""
 from flask import Flask
 
-from gateway import errors, health, live, web
+from gateway import errors, health, live, presence, web
 from gateway.api import (directory, events, mail, notify, openapi, search, session, sla,
                          statistics, tickets)
 from gateway.portal import customer, rating
@@ -24,6 +24,7 @@ def create_app(config=None):
     errors.init_app(app)
     health.init_app(app)
     live.init_app(app, config)
+    app.extensions["presence"] = presence.Presence(config)
     app.register_blueprint(health.bp)
     app.register_blueprint(rating.bp)
     app.register_blueprint(customer.bp)

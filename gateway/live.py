@@ -1,5 +1,6 @@
 """Live events for agents' browsers. Notify broadcasts `live` events (exchange notify.events,
-routing key live); each gateway process runs ONE consumer of them, on an exclusive queue that
+routing key live), gateways publish agents' `presence` on tickets (gateway.events, presence);
+each gateway process runs ONE consumer of them, on an exclusive queue that
 goes away with its connection, and hands every event to the listeners (one per open
 /api/v1/events stream) whose agent may see the ticket's department.
 
@@ -14,10 +15,11 @@ import socket
 import threading
 import uuid
 
-from kombu import Connection, Consumer, Queue
+from kombu import Connection, Consumer, Queue, binding
 from nameko.standalone.events import get_event_exchange
 from prometheus_client import Counter, Gauge
 
+from gateway import presence
 from gateway.rpc import ServiceUnavailable
 from helpdesk import contract
 from helpdesk.config import AMQP_URI
@@ -149,9 +151,12 @@ class LiveEvents:
                                   "connection_name": f"live events {self.queue_name}"}})
 
     def _consume(self, connection, lost):
-        exchange = get_event_exchange("notify", self.config)
-        bound = Queue(self.queue_name, exchange=exchange, routing_key=contract.LIVE,
-                      exclusive=True, auto_delete=True, durable=False)
+        # notify's live events, and the agents' presence on tickets that gateways publish
+        bound = Queue(self.queue_name, bindings=[
+            binding(get_event_exchange("notify", self.config), routing_key=contract.LIVE),
+            binding(get_event_exchange(presence.SOURCE, self.config),
+                    routing_key=presence.EVENT)],
+            exclusive=True, auto_delete=True, durable=False)
         with Consumer(connection, queues=[bound], callbacks=[self._on_message], no_ack=True,
                       accept=["json"]):
             self._ready.set()

@@ -156,6 +156,11 @@ class PortalReplyIn(Payload):
     attachments: list[AttachmentIn] = []
 
 
+class PresenceIn(Payload):
+    """What an agent is doing on a ticket, for the colleagues who have it open."""
+    state: Literal["viewing", "typing", "left"]
+
+
 class ReplyIn(Payload):
     body: Annotated[str, StringConstraints(min_length=1, max_length=MAX_BODY_CHARS)]
     body_html: Body | None = None

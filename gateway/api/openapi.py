@@ -60,6 +60,9 @@ OPERATIONS = [
     ("post", "/tickets/{ticket_id}/replies", "Reply to the customer", payloads.ReplyIn, 201,
      OBJECT),
     ("post", "/tickets/{ticket_id}/notes", "Add an internal note", payloads.NoteIn, 201, OBJECT),
+    ("post", "/tickets/{ticket_id}/presence", "Tell colleagues who have the ticket open that "
+     "you view it, are writing a reply, or left (collision detection; a live event)",
+     payloads.PresenceIn, 202, OBJECT),
     ("post", "/tickets/{ticket_id}/split", "Split a message out into a new ticket",
      payloads.SplitIn, 201, OBJECT),
     ("post", "/tickets/{ticket_id}/merge", "Merge this ticket into another", payloads.MergeIn,

@@ -1,9 +1,10 @@
 """Tickets and their conversation."""
 import base64
 
-from flask import Blueprint, Response, request
+from flask import Blueprint, Response, current_app, request
 
 from gateway.api import body, call, number
+from helpdesk.payloads import PresenceIn, parse
 
 bp = Blueprint("tickets", __name__)
 
@@ -45,6 +46,15 @@ def update_ticket(ticket_id):
 @bp.post("/tickets/<ticket_id>/replies")
 def reply(ticket_id):
     return call("reply", number(ticket_id, "ticket_id"), body()), 201
+
+
+@bp.post("/tickets/<ticket_id>/presence")
+def presence(ticket_id):
+    """Tell the agents who have the ticket open that the caller views it, types or left."""
+    state = parse(PresenceIn, body()).state
+    facts = call("presence", number(ticket_id, "ticket_id"))
+    current_app.extensions["presence"].announce(facts, state)
+    return {"announced": state}, 202
 
 
 @bp.post("/tickets/<ticket_id>/notes")

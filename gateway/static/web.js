@@ -80,7 +80,59 @@
     events.addEventListener("ticket", arrived);
     events.addEventListener("assigned", (message) => refresh(JSON.parse(message.data)));
     events.addEventListener("resync", () => refresh(null));
-    events.addEventListener("open", () => { body.dataset.live = "connected"; });
+    events.addEventListener("presence", (message) => document.dispatchEvent(
+      new CustomEvent("helpdesk:presence", { detail: JSON.parse(message.data) })));
+    events.addEventListener("open", () => {
+      body.dataset.live = "connected";
+      document.dispatchEvent(new CustomEvent("helpdesk:live"));
+    });
+  }
+
+  // --- collision detection: who else has this ticket open, and who is writing a reply -----
+  const banner = document.getElementById("presence");
+  if (body.dataset.ticket && banner && body.dataset.live) {
+    const HEARTBEAT_MS = 10000, FORGET_MS = 25000, TYPING_MS = 8000;
+    const ticket = body.dataset.ticket;
+    const others = new Map(); // agent id -> {name, state, until}
+    let typedAt = 0;
+    let told = "";
+    const tell = (state, keepalive = false) => {
+      told = state;
+      fetch(`/api/v1/tickets/${ticket}/presence`, {
+        method: "POST", credentials: "same-origin", keepalive,
+        headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf },
+        body: JSON.stringify({ state }),
+      }).catch(() => {});
+    };
+    const now = () => (Date.now() - typedAt < TYPING_MS ? "typing" : "viewing");
+    const show = () => {
+      for (const [id, other] of others) if (other.until < Date.now()) others.delete(id);
+      const named = (typing) => [...others.values()]
+        .filter((other) => (other.state === "typing") === typing).map((other) => other.name);
+      const lines = [];
+      if (named(true).length) lines.push(`${banner.dataset.typing} ${named(true).join(", ")}`);
+      if (named(false).length) lines.push(`${banner.dataset.viewing} ${named(false).join(", ")}`);
+      banner.textContent = lines.join(" · ");
+      banner.hidden = lines.length === 0;
+      banner.classList.toggle("typing", named(true).length > 0);
+    };
+    document.addEventListener("helpdesk:presence", ({ detail }) => {
+      if (String(detail.ticket_id) !== ticket || String(detail.agent_id) === body.dataset.agent) return;
+      const known = others.has(detail.agent_id);
+      if (detail.state === "left") others.delete(detail.agent_id);
+      else others.set(detail.agent_id, { name: detail.agent_name, state: detail.state, until: Date.now() + FORGET_MS });
+      if (!known && detail.state !== "left") tell(now()); // a newcomer learns about me at once
+      show();
+    });
+    document.addEventListener("input", (event) => {
+      if (event.target.id !== "reply-body") return;
+      typedAt = Date.now();
+      if (told !== "typing") tell("typing");
+    });
+    tell("viewing");
+    document.addEventListener("helpdesk:live", () => tell(now())); // (again) once I can hear answers
+    setInterval(() => { tell(now()); show(); }, HEARTBEAT_MS);
+    window.addEventListener("pagehide", () => tell("left", true));
   }
 
   // --- canned replies -------------------------------------------------------------------

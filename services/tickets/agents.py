@@ -69,6 +69,15 @@ def set_preferences(session, actor, data):
     return serialise.agent(agent)
 
 
+def presence(session, actor, ticket_id):
+    if actor.agent_id is None:
+        raise Unauthorized("UNAUTHORIZED", "only an agent can be on a ticket")
+    ticket = access.visible_ticket(session, actor, ticket_id)
+    agent = session.get(Agent, actor.agent_id)
+    return {"ticket_id": ticket.id, "department_id": ticket.department_id,
+            "agent": {"id": agent.id, "name": agent.name}}
+
+
 def login(session, data):
     """The agent with these credentials, if active; one vague error for every failure."""
     payload = parse(Credentials, data)

@@ -221,6 +221,12 @@ class TicketsService:
         return portal.attachment(self.db, self._actor(actor), customer_id, attachment_id)
 
     @rpc
+    def presence(self, actor, ticket_id):
+        """Who is on a ticket, for the collision banner: the ticket's department (if the
+        agent may see it) and the agent's name."""
+        return agents.presence(self.db, self._actor(actor), ticket_id)
+
+    @rpc
     def mail_context(self, actor, ticket_id, message_id=None):
         """Everything the notify service needs to write a mail about a ticket (system only)."""
         return outbound.mail_context(self.db, self._actor(actor), ticket_id, message_id)

@@ -151,3 +151,27 @@ def wait_for_connection(rabbit_manager, vhost, queue_name, seconds=15):
             return names
         eventlet.sleep(0.2)
     raise AssertionError("the broker does not list the live-event consumer's connection")
+
+
+def test_presence_on_a_ticket_reaches_its_department_only(gateway_url, desk, streams,
+                                                          customer_writes):
+    ticket_id = customer_writes("support@isp.example")
+    first = open_stream(streams, gateway_url, desk["first_agent"])
+    billing = open_stream(streams, gateway_url, desk["billing_agent"])
+    url = f"{gateway_url}/api/v1/tickets/{ticket_id}/presence"
+    said = requests.post(url, json={"state": "typing"}, timeout=5,
+                         headers={"Authorization": f"Bearer {desk['first_agent']}"})
+    assert said.status_code == 202, said.text
+    event = first.wait_for("presence", ticket_id=ticket_id)
+    assert (event["agent_name"], event["state"]) == ("Olga", "typing")
+    assert event["department_id"] == desk["first"]["id"]
+
+    refused = requests.post(url, json={"state": "typing"}, timeout=5,
+                            headers={"Authorization": f"Bearer {desk['billing_agent']}"})
+    assert refused.status_code == 404  # Boris may not know the ticket exists
+    wrong = requests.post(url, json={"state": "asleep"}, timeout=5,
+                          headers={"Authorization": f"Bearer {desk['first_agent']}"})
+    assert wrong.status_code == 400 and wrong.json()["field"] == "state"
+    assert requests.post(url, json={"state": "viewing"}, timeout=5).status_code == 401
+    eventlet.sleep(1)
+    assert [name for name, _ in billing.events if name == "presence"] == []

@@ -129,6 +129,7 @@ def test_the_history_names_who_did_what_and_other_departments_get_a_404(desk, op
     page.select_option("#properties select[name=department_id]", label="Биллинг")
     page.click("#properties button[type=submit]")
     page.wait_for_url(f"{desk['url']}/")  # no longer hers: back to her queues
+    screenshot(page, "queue-en")
 
     page.goto(ticket_url)
     history = " ".join(page.locator(".history").inner_text().split())
@@ -145,3 +146,32 @@ def test_the_history_names_who_did_what_and_other_departments_get_a_404(desk, op
     history = " ".join(stranger.locator(".history").inner_text().split())
     assert "Ольга Смирнова: Department Техподдержка → Биллинг" in history
     assert "Ольга Смирнова: Split off from" in history
+
+
+def test_colleagues_on_the_same_ticket_see_each_other_and_who_is_writing(desk, open_page):
+    send(desk["smtp"], customer_mail("support@isp.example", subject="Медленный интернет",
+                                     body="Скорость упала до 1 Мбит/с."))
+    olga = open_page("ru")
+    log_in(olga, desk, "olga@isp.example")
+    olga.locator("table.tickets a", has_text="Медленный интернет").click()
+    olga.wait_for_selector("body[data-live=connected]")
+    ticket_url = olga.url
+    banner = olga.locator("#presence")
+    assert banner.is_hidden()
+
+    mila = open_page("ru")
+    log_in(mila, desk, "mila@isp.example")
+    mila.goto(ticket_url)
+    mila.wait_for_selector("body[data-live=connected]")
+    olga.wait_for_selector("#presence:has-text('Мила Орлова')", timeout=15_000)
+    assert "Также открыли" in banner.inner_text()
+    mila.wait_for_selector("#presence:has-text('Ольга Смирнова')", timeout=15_000)
+
+    mila.fill("#reply-body", "Здравствуйте! Проверяем")
+    mila.type("#reply-body", " линию")
+    olga.wait_for_selector("#presence.typing:has-text('Мила Орлова')", timeout=15_000)
+    assert banner.inner_text().startswith("Пишет ответ:")
+    screenshot(olga, "ticket-collision-ru")
+
+    mila.goto(desk["url"] + "/")  # leaves the ticket
+    olga.wait_for_selector("#presence", state="hidden", timeout=15_000)
