@@ -6,8 +6,11 @@ process needs it for nameko), its async API does not: `Synced` runs each call of
 API to completion on one event loop, so the tests read as plain steps."""
 import asyncio
 import inspect
+import os
+from pathlib import Path
 
 import pytest
+import requests
 from playwright.async_api import async_playwright
 
 from helpdesk import event_queues, infra
@@ -18,6 +21,8 @@ from tests.mail import free_port, process_env
 from tests.relay import Relay
 
 CHROMIUM = "/usr/bin/chromium"
+ROOT = Path(__file__).resolve().parent.parent.parent
+SCREENSHOTS = Path(os.environ.get("HELPDESK_ARTIFACTS", ROOT / "test-artifacts")) / "screenshots"
 PARTS = ("tickets", "ingest", "notify", "escalation", "search", "smtp", "gateway")
 PASSWORD = "secret-pass-1"
 
@@ -120,3 +125,17 @@ def log_in(page, desk, email):
     page.fill("input[name=password]", PASSWORD)
     page.click(".login button[type=submit]")
     page.wait_for_url(f"{desk['url']}/")
+
+
+def screenshot(page, name):
+    """A full-page screenshot kept as a test artefact (test-artifacts/screenshots)."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
+def as_olga(desk, method, path, **kwargs):
+    """A REST API call with Olga's token: what another agent does meanwhile."""
+    response = requests.request(method, f"{desk['url']}/api/v1{path}", headers=desk["olga_api"],
+                                timeout=10, **kwargs)
+    assert response.ok, response.text
+    return response.json()

@@ -3,22 +3,11 @@ the agent answers it with a canned reply and a file, the customer gets it, and t
 answer appears on the open page without a reload; hostile HTML mail runs nothing; an agent
 of another department gets a 404 page; the history names who did what."""
 import asyncio
-import os
-from pathlib import Path
 
-from tests.browser.conftest import log_in
+from tests.browser.conftest import log_in, screenshot
 from tests.mail import customer_mail, send
 from tests.relay import text_of
 from tests.waiting import wait_until
-
-ROOT = Path(__file__).resolve().parent.parent.parent
-SCREENSHOTS = Path(os.environ.get("HELPDESK_ARTIFACTS", ROOT / "test-artifacts")) / "screenshots"
-
-
-def screenshot(page, name):
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
-
 
 def sounds(page):
     return int(page.evaluate("document.body.dataset.sounds || '0'"))

@@ -4,18 +4,9 @@ link to their tickets, reads the agent's answer (and not the internal note), ans
 portal, and rates the ticket once it is resolved."""
 import re
 
-import requests
-
-from tests.browser.test_agent_workspace import screenshot
+from tests.browser.conftest import as_olga, screenshot
 from tests.relay import text_of
 from tests.waiting import wait_until
-
-
-def api(desk, method, path, **kwargs):
-    response = requests.request(method, f"{desk['url']}/api/v1{path}", headers=desk["olga_api"],
-                                timeout=10, **kwargs)
-    assert response.ok, response.text
-    return response.json()
 
 
 def test_portal_request_acknowledgement_link_answer_and_rating(desk, open_page, tmp_path):
@@ -39,9 +30,9 @@ def test_portal_request_acknowledgement_link_answer_and_rating(desk, open_page, 
     assert f"[#{number}]" in acknowledgement["Subject"]
     [link] = re.findall(r"http\S+/portal/enter/\S+", text_of(acknowledgement))
 
-    api(desk, "POST", f"/tickets/{number}/notes",
+    as_olga(desk, "POST", f"/tickets/{number}/notes",
         json={"body": "Проверить линию, клиенту не писать."})
-    api(desk, "POST", f"/tickets/{number}/replies",
+    as_olga(desk, "POST", f"/tickets/{number}/replies",
         json={"body": "Перезагрузите приставку, пожалуйста.", "status": "pending"})
     desk["relay"].wait_for(2)  # the answer went out by mail as well
 
@@ -59,16 +50,16 @@ def test_portal_request_acknowledgement_link_answer_and_rating(desk, open_page, 
     page.locator(".message.inbound", has_text="MAG-250").wait_for()
     assert page.locator("#status").inner_text() == "В работе"
     screenshot(page, "portal-ticket-ru")
-    ticket = api(desk, "GET", f"/tickets/{number}")
+    ticket = as_olga(desk, "GET", f"/tickets/{number}")
     assert ticket["messages"][-1]["body_text"] == "Перезагрузила, не помогло. Модель MAG-250."
     assert ticket["messages"][-1]["author"]["name"] == "Мария Кузнецова"
 
-    api(desk, "PATCH", f"/tickets/{number}", json={"status": "resolved"})
+    as_olga(desk, "PATCH", f"/tickets/{number}", json={"status": "resolved"})
     page.reload()
     page.click("#rate")
     page.check("input[name=score][value='5']")
     page.fill("#comment", "Быстро разобрались, спасибо!")
     page.click("button[type=submit]")
     page.wait_for_selector("text=Спасибо за оценку")
-    assert wait_until(lambda: (api(desk, "GET", f"/tickets/{number}").get("rating") or {})
+    assert wait_until(lambda: (as_olga(desk, "GET", f"/tickets/{number}").get("rating") or {})
                       .get("score") == 5)

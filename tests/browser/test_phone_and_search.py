@@ -2,24 +2,14 @@
 caller found by contract number (who gets the ticket number by mail) or a new caller; and the
 search page — Russian stems, highlights, a saved search that becomes a workspace beside the
 queues."""
-import requests
-
-from tests.browser.conftest import log_in
-from tests.browser.test_agent_workspace import screenshot
+from tests.browser.conftest import as_olga, log_in, screenshot
 from tests.mail import customer_mail, send
 from tests.relay import text_of
 from tests.waiting import wait_until
 
 
-def api(desk, method, path, **kwargs):
-    response = requests.request(method, f"{desk['url']}/api/v1{path}", headers=desk["olga_api"],
-                                timeout=10, **kwargs)
-    assert response.ok, response.text
-    return response.json()
-
-
 def test_a_phone_call_is_registered_in_a_few_keystrokes(desk, open_page):
-    ivan = api(desk, "POST", "/customers", json={
+    ivan = as_olga(desk, "POST", "/customers", json={
         "email": "ivan@mail.example", "name": "Иван Петров", "phones": ["+7 916 123-45-67"],
         "contract_number": "D-100200"})
     page = open_page("ru")
@@ -38,7 +28,7 @@ def test_a_phone_call_is_registered_in_a_few_keystrokes(desk, open_page):
     page.keyboard.press("Control+Enter")
     page.wait_for_selector("#conversation .message.inbound")
     number = int(page.url.rstrip("/").rsplit("/", 1)[1])
-    ticket = api(desk, "GET", f"/tickets/{number}")
+    ticket = as_olga(desk, "GET", f"/tickets/{number}")
     assert ticket["channel"] == "phone" and ticket["customer_id"] == ivan["id"]
     assert ticket["messages"][0]["body_text"] == "Роутер горит красным, звонит с мобильного."
     [acknowledgement] = desk["relay"].wait_for(1)
@@ -54,8 +44,8 @@ def test_a_phone_call_is_registered_in_a_few_keystrokes(desk, open_page):
     page.uncheck("#acknowledge")
     page.click("#register-call")
     page.wait_for_selector("#conversation .message.inbound")
-    created = api(desk, "GET", f"/tickets/{int(page.url.rstrip('/').rsplit('/', 1)[1])}")
-    [maria] = api(desk, "GET", "/customers", params={"q": "maria@mail.example"})
+    created = as_olga(desk, "GET", f"/tickets/{int(page.url.rstrip('/').rsplit('/', 1)[1])}")
+    [maria] = as_olga(desk, "GET", "/customers", params={"q": "maria@mail.example"})
     assert created["customer_id"] == maria["id"] and maria["name"] == "Мария Кузнецова"
 
 
@@ -68,11 +58,13 @@ def test_search_finds_by_stem_highlights_and_saves_a_workspace(desk, open_page):
     log_in(page, desk, "olga@isp.example")
     page.click("header nav a[href='/search']")
     page.fill("#search-text", "подключению")
+    page.click("#run-search")
+    page.wait_for_selector(".found")  # the results page, whatever it found yet
 
-    def found():
-        page.click("#run-search")
+    def found():  # the mails may still be on their way to the index: ask again
+        page.reload()  # (waits for the page to load; a click would not)
         return page.locator("#hits .hit").count() == 1
-    assert wait_until(found)
+    assert wait_until(found), page.locator("main").inner_text()
     hit = page.locator("#hits .hit")
     assert "Нет подключения" in hit.locator(".subject").inner_text()
     assert hit.locator(".subject mark").inner_text() == "подключения"
