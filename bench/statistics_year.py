@@ -60,8 +60,8 @@ def generate(engine, tickets):
                                 'new'])[(t % 7) + 1] AS s,
                          ((t * 7919) % (SELECT max(id) FROM tickets.customers)) + 1 AS c,
                          :start + make_interval(secs => (t * 365.0 * 86400 / :tickets)) AS at,
-                         5 + (t * 31) % 600 AS r
-                  FROM generate_series(1, :tickets) t) g
+                         (5 + (t * 31) % 600)::int AS r
+                  FROM generate_series(1::bigint, :tickets) t) g
         """), {"departments": DEPARTMENTS, "tickets": tickets, "start": YEAR_START})
         db.execute(text("INSERT INTO tickets.messages (ticket_id, direction, author_customer_id,"
                         " from_address, to_addresses, cc_addresses, subject, body_text, "
@@ -137,7 +137,9 @@ def main():
                           f"{tickets:,} tickets, {messages:,} messages, generated in "
                           f"{loading:.0f} s.\n\n" + "".join(f"- {line}\n" for line in lines))
     finally:
-        if not args.keep:
+        if args.keep:
+            print(f"kept: {url}")
+        else:
             drop()
 
 

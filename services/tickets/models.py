@@ -3,7 +3,7 @@ from datetime import datetime, timezone
 
 from sqlalchemy import (BigInteger, Boolean, CheckConstraint, Column, DateTime, FetchedValue,
                         ForeignKey, Identity, Index, Integer, LargeBinary, String, Table, Text,
-                        func)
+                        func, text)
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -114,9 +114,9 @@ class Ticket(Base):
     # The customer's language for the help desk's own mail: detected from the first
     # message, changeable by agents.
     language: Mapped[str] = mapped_column(String(8), default="en", server_default="en")
-    created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow, index=True)
     updated_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
-    first_response_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    first_response_at: Mapped[datetime | None] = mapped_column(Timestamp, index=True)
     resolved_at: Mapped[datetime | None] = mapped_column(Timestamp)
     # Stamped by a trigger from one sequence on every insert and update (migration 0005):
     # the search index keeps only the newest version it was given of a ticket.
@@ -124,6 +124,9 @@ class Ticket(Base):
                                          server_onupdate=FetchedValue())
     __table_args__ = (
         Index("ix_tickets_department_status_created", "department_id", "status", "created_at"),
+        # the queues and the backlog: the tickets still being worked on
+        Index("ix_tickets_active", "department_id", "status",
+              postgresql_where=text("status IN ('new', 'open', 'pending')")),
         CheckConstraint("status in ('new', 'open', 'pending', 'resolved', 'closed')",
                         name="status"),
         CheckConstraint("priority in ('low', 'normal', 'high', 'urgent')", name="priority"),
@@ -157,6 +160,9 @@ class Message(Base):
                                                            order_by="Attachment.id")
     __table_args__ = (
         CheckConstraint("direction in ('inbound', 'outbound', 'internal')", name="direction"),
+        # agents' answers in a period, for statistics
+        Index("ix_messages_outbound_created_at", "created_at",
+              postgresql_where=text("direction = 'outbound'")),
     )
 
 

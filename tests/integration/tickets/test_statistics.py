@@ -36,7 +36,8 @@ def story(db):
     def ticket(department, created, status="open", assignee=None, replies=(), rating=None):
         row = Ticket(subject="Нет интернета", channel="mail", department_id=department["id"],
                      status=status, customer_id=customer.id, created_at=created,
-                     updated_at=created, assignee_id=assignee["id"] if assignee else None)
+                     updated_at=created, assignee_id=assignee["id"] if assignee else None,
+                     first_response_at=min((when for _, when in replies), default=None))
         db.add(row)
         db.flush()
         db.add(Message(ticket_id=row.id, direction="inbound", author_customer_id=customer.id,
