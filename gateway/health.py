@@ -1,4 +1,4 @@
-"""/healthz (what the gateway depends on, and whether it answers) and /metrics."""
+"""/healthz (what the gateway depends on, and whether it answers), /livez and /metrics."""
 import time
 
 from flask import Blueprint, Response, current_app, request
@@ -23,6 +23,12 @@ def healthz():
         checks["tickets"] = f"unreachable: {error}"
     healthy = all(value == "ok" for value in checks.values())
     return {"status": "ok" if healthy else "failing", "checks": checks}, 200 if healthy else 503
+
+
+@bp.get("/livez")
+def livez():
+    """The process answers (a liveness probe; /healthz is the readiness one)."""
+    return {"part": "gateway", "status": "ok"}
 
 
 @bp.get("/metrics")

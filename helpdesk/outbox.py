@@ -17,6 +17,8 @@ from sqlalchemy import DateTime, String, event, insert, select, update
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from helpdesk import logs
+
 log = logging.getLogger(__name__)
 
 _PENDING = "outbox_pending"
@@ -38,7 +40,7 @@ def record(session, model, event_type, payload, event_id=None):
     """Add an event to the current transaction; it is published only if the transaction
     commits. `event_id` names it when the change it announces has a name of its own."""
     event_id = event_id or str(uuid.uuid4())
-    payload = {**payload, "event_id": event_id}
+    payload = _correlated({**payload, "event_id": event_id})
     session.add(model(id=event_id, event_type=event_type, payload=payload,
                       created_at=datetime.now(timezone.utc)))
     session.info.setdefault(_PENDING, []).append((event_id, event_type, payload))
@@ -52,7 +54,7 @@ def record_many(session, model, events):
     created_at, rows, pending = datetime.now(timezone.utc), [], []
     for event_type, payload, event_id in events:
         event_id = event_id or str(uuid.uuid4())
-        payload = {**payload, "event_id": event_id}
+        payload = _correlated({**payload, "event_id": event_id})
         rows.append({"id": event_id, "event_type": event_type, "payload": payload,
                      "created_at": created_at})
         pending.append((event_id, event_type, payload))
@@ -60,6 +62,13 @@ def record_many(session, model, events):
         session.execute(insert(model.__table__), rows)
         session.info.setdefault(_PENDING, []).extend(pending)
     return [payload for _, _, payload in pending]
+
+
+def _correlated(payload):
+    """The payload with the correlation id of the work that records it (helpdesk.logs): the
+    event is published outside that work, so nameko's headers cannot carry it."""
+    correlation = logs.current()
+    return {**payload, logs.KEY: correlation} if correlation else payload
 
 
 @event.listens_for(Session, "after_commit")

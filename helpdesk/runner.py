@@ -8,6 +8,7 @@ import sys
 import time
 
 from helpdesk import config as settings
+from helpdesk import logs
 
 log = logging.getLogger("helpdesk.runner")
 RESTART_SECONDS, MAX_RESTART_SECONDS = 1.0, 30.0
@@ -40,7 +41,7 @@ def run_service(name, config):
     runner.add_service(service_class(name))
     for signum in (signal.SIGTERM, signal.SIGINT):  # Ctrl-C reaches the whole process group
         signal.signal(signum, lambda *_: eventlet.spawn_n(_stop, stopping, runner))
-    serve_metrics(config)
+    serve_metrics(config, name)
     started = time.monotonic()
     try:
         runner.start()
@@ -103,7 +104,7 @@ def run_smtp(config):
     host, _, port = config[settings.SMTP_ADDRESS].rpartition(":")
     engine = make_engine(config[settings.DATABASE_URL], pool_size=8)
     receiver = smtp.RawMailReceiver(engine, queue.RawMailPublisher(config[settings.AMQP_URI]))
-    serve_metrics(config, green=False)  # no eventlet in this process
+    serve_metrics(config, "smtp", green=False)  # no eventlet in this process
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         asyncio.run(smtp.serve(host or "127.0.0.1", int(port), receiver,
@@ -115,23 +116,40 @@ def run_smtp(config):
         engine.dispose()
 
 
-def serve_metrics(config, green=True):
-    """Prometheus /metrics on METRICS_PORT (0: none). Under eventlet it is a green WSGI server:
-    prometheus's own is a socketserver whose selector module was imported before eventlet
-    patched it (logging.config imports socketserver), so its blocking poll froze the whole
-    process — every service started by `helpdesk up` hung."""
+def serve_metrics(config, name, green=True):
+    """Prometheus /metrics, and /healthz and /livez (helpdesk.health), on METRICS_PORT (0:
+    none) at METRICS_ADDRESS. Under eventlet it is a green WSGI server: prometheus's own is a
+    socketserver whose selector module was imported before eventlet patched it
+    (logging.config imports socketserver), so its blocking poll froze the whole process —
+    every service started by `helpdesk up` hung."""
+    from prometheus_client import make_wsgi_app
+
+    from helpdesk import health
+
     port = int(config.get(settings.METRICS_PORT) or 0)
     if not port:
         return
+    address = config.get(settings.METRICS_ADDRESS) or "127.0.0.1"
+    app = health.wsgi_app(name, config, make_wsgi_app())
     if green:
         import eventlet
         from eventlet import wsgi
-        from prometheus_client import make_wsgi_app
-        eventlet.spawn(wsgi.server, eventlet.listen(("127.0.0.1", port)), make_wsgi_app(),
+        eventlet.spawn(wsgi.server, eventlet.listen((address, port)), app,
                        log=logging.getLogger("metrics.access"), log_output=False)
     else:
-        from prometheus_client import start_http_server
-        start_http_server(port, addr="127.0.0.1")
+        import threading
+        from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+        from socketserver import ThreadingMixIn
+
+        class Server(ThreadingMixIn, WSGIServer):
+            daemon_threads = True
+
+        class QuietHandler(WSGIRequestHandler):
+            def log_message(self, *args):  # scrapes every 15 s are not news
+                pass
+
+        server = make_server(address, port, app, Server, handler_class=QuietHandler)
+        threading.Thread(target=server.serve_forever, daemon=True, name="metrics").start()
 
 
 def main(argv=None):
@@ -143,6 +161,7 @@ def main(argv=None):
         eventlet.monkey_patch()  # before anything opens a socket
     config = settings.load()
     logging.config.dictConfig(config["LOGGING"])
+    logs.configure(argv[0], config.get(settings.LOG_FORMAT))
     if argv[0] == "gateway":
         run_gateway(config)
     elif argv[0] == "smtp":

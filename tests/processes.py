@@ -6,10 +6,16 @@ import time
 from nameko.standalone.rpc import ClusterRpcProxy
 
 
-def start(name, env):
-    """`python -m helpdesk.runner NAME` with the test's environment."""
-    return subprocess.Popen([sys.executable, "-m", "helpdesk.runner", name], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+def start(name, env, log=None):
+    """`python -m helpdesk.runner NAME` with the test's environment; its output goes to the
+    file `log` if given."""
+    output = open(log, "ab") if log else subprocess.DEVNULL
+    try:
+        return subprocess.Popen([sys.executable, "-m", "helpdesk.runner", name], env=env,
+                                stdout=output, stderr=subprocess.STDOUT if log else output)
+    finally:
+        if log:
+            output.close()  # the child has its own copy
 
 
 def wait_until_serving(config, names, seconds=60):

@@ -12,6 +12,7 @@ from sqlalchemy import text
 
 from helpdesk import contract
 from helpdesk.admins import require_admin
+from helpdesk.correlation import Correlation
 from helpdesk.database import Database
 from helpdesk.errors import HelpdeskError, InvalidInput, NotFound
 from helpdesk.metrics import EntrypointMetrics
@@ -34,6 +35,7 @@ class EscalationService:
     tickets = RpcProxy("tickets")
     outbox = EventOutbox(OutboxEvent)
     metrics = EntrypointMetrics()
+    correlation = Correlation()
 
     # --- ticket events ------------------------------------------------------------------
     @event_handler("tickets", contract.TICKET_CREATED, requeue_on_error=True)
@@ -147,6 +149,7 @@ class EscalationService:
         try:
             tracking.follow(self.db, ticket_id,
                             lambda number: self.tickets.sla_facts(ESCALATION, number))
+            log.info("ticket %s: SLA clocks brought up to date", ticket_id)
         except HelpdeskError as error:  # no such ticket: nothing to time
             self.db.rollback()
             log.error("ticket %s not followed: %s", ticket_id, error)

@@ -88,6 +88,7 @@ def _act(session, row, verdict, hand_over):
     if result.get("ignored"):
         return _finish(session, row, "ignored", reason=result["ignored"], trail=trail)
     trail.append(Match("tickets", _described(result)).as_dict())
+    log.info("raw mail %s: %s", row.id, _described(result))
     return _finish(session, row, "processed", ticket_id=result["ticket_id"],
                    message_id=result["message_id"], trail=trail)
 

@@ -10,8 +10,10 @@ from nameko.rpc import RpcProxy, rpc
 from nameko.timer import timer
 
 from helpdesk import config as settings
+from helpdesk import logs
 from helpdesk.admins import require_admin
 from helpdesk.contract import system
+from helpdesk.correlation import Correlation
 from helpdesk.database import Database
 from helpdesk.metrics import EntrypointMetrics
 from services.ingest import (mailboxes, metrics, parse_preview, polling, processing,
@@ -30,6 +32,7 @@ class IngestService:
     publish = Publisher(exchange=queue.EXCHANGE, declare=[queue.RAW_MAIL_QUEUE])
     config = Config()
     metrics = EntrypointMetrics()
+    correlation = Correlation()
     directory = DirectoryCache()
 
     # --- parse workers ----------------------------------------------------------------------
@@ -38,6 +41,7 @@ class IngestService:
         """Process one raw mail; trouble that is not the mail's fault leaves it `received`
         for the sweeper (the queue message is acked either way: the database is the truth)."""
         raw_mail_id = int(body["raw_mail_id"])
+        self.correlation(logs.mail_correlation(raw_mail_id))
         try:
             processing.process(self.db, raw_mail_id, self._context, self._hand_over)
         except (Exception, eventlet.Timeout) as error:

@@ -12,6 +12,7 @@ from aiosmtpd.smtp import SMTP
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from helpdesk import logs
 from services.ingest import metrics, raw_mails
 
 log = logging.getLogger(__name__)
@@ -57,6 +58,9 @@ class RawMailReceiver:
             metrics.MAILS_DEFERRED.labels("smtp").inc()
             return TRY_LATER
         metrics.MAILS_RECEIVED.labels("smtp").inc()
+        log.info("raw mail %s stored: from %s to %s, %d bytes", raw_mail_id, envelope.mail_from,
+                 ", ".join(envelope.rcpt_tos), len(raw),
+                 extra={logs.KEY: logs.mail_correlation(raw_mail_id)})
         # Not awaited: the mail is safe in the database whether or not the queueing succeeds.
         loop.run_in_executor(self.publish_pool, self.publisher.publish, raw_mail_id)
         return f"250 2.0.0 OK: stored as raw mail {raw_mail_id}"

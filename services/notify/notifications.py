@@ -52,6 +52,7 @@ def queue_mail(session, event_type, payload, mail_context, options):
         if outbox.enqueue(session, key, mail):
             queued += 1
             metrics.MAILS_QUEUED.labels(mail.kind).inc()
+            log.info("ticket %s: %s mail queued for %s", ticket_id, mail.kind, event_type)
     for reason in plan.skipped:
         metrics.MAILS_SKIPPED.labels(reason).inc()
         log.info("ticket %s: no mail for %s: %s", ticket_id, event_type, reason)

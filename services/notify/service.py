@@ -13,6 +13,7 @@ from sqlalchemy import text
 
 from helpdesk import contract
 from helpdesk.admins import require_admin
+from helpdesk.correlation import Correlation
 from helpdesk.database import Database
 from helpdesk.metrics import EntrypointMetrics
 from helpdesk.outbox import EventOutbox
@@ -35,6 +36,7 @@ class NotifyService:
     broadcast = EventDispatcher()
     config = Config()
     metrics = EntrypointMetrics()
+    correlation = Correlation()
 
     # --- events in ----------------------------------------------------------------------
     @event_handler("tickets", contract.TICKET_CREATED, requeue_on_error=True)

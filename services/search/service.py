@@ -10,6 +10,7 @@ from nameko.rpc import RpcProxy, rpc
 from nameko.timer import timer
 
 from helpdesk import contract
+from helpdesk.correlation import Correlation
 from helpdesk.database import Database
 from helpdesk.errors import HelpdeskError, Unauthorized
 from helpdesk.metrics import EntrypointMetrics
@@ -29,6 +30,7 @@ class SearchService:
     db = Database()
     tickets = RpcProxy("tickets")
     metrics = EntrypointMetrics()
+    correlation = Correlation()
 
     # --- ticket events ------------------------------------------------------------------
     @event_handler("tickets", contract.TICKET_CREATED, requeue_on_error=True)
@@ -97,6 +99,7 @@ class SearchService:
         try:
             indexing.refresh(self.index, lambda ids: self.tickets.search_documents(SEARCH, ids),
                              ticket_ids)
+            log.info("tickets %s indexed", ", ".join(map(str, ticket_ids)))
         except HelpdeskError as error:  # it will not get better by trying again
             log.error("tickets %s not indexed: %s", ticket_ids, error)
         except Exception:

@@ -1,5 +1,6 @@
 """Customer mail handed over by mail ingest: threaded onto its ticket or opening a new one;
 auto-replies and bounces kept where agents can see them without disturbing anyone."""
+import logging
 from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import select, text
@@ -12,6 +13,7 @@ from services.tickets import access, customers, deliveries, history, languages
 from services.tickets.conversation import add_message, announce_created, announce_message
 from services.tickets.models import DepartmentAddress, Message, Ticket
 
+log = logging.getLogger(__name__)
 REOPENED_BY_CUSTOMER = (Status.PENDING, Status.RESOLVED, Status.CLOSED)
 FINISHED = (Status.RESOLVED, Status.CLOSED)
 DEFAULT_REOPEN_DAYS = 14
@@ -54,6 +56,8 @@ def ingest(session, actor, data, reopen_days=DEFAULT_REOPEN_DAYS):
     else:
         customer_wrote_again(session, actor, ticket, message)
     session.commit()
+    log.info("message %s from %s %s ticket %s", message.id, payload.from_address,
+             "opened" if created else "added to", ticket.id)
     return _result(ticket.id, message.id, created=created)
 
 

@@ -11,6 +11,7 @@ from sqlalchemy import text
 
 from helpdesk import contract
 from helpdesk.config import PORTAL_REQUESTS_PER_HOUR, REOPEN_DAYS
+from helpdesk.correlation import Correlation
 from helpdesk.database import Database
 from helpdesk.metrics import EntrypointMetrics
 from helpdesk.outbox import EventOutbox
@@ -18,6 +19,7 @@ from helpdesk.errors import HelpdeskError
 from services.tickets import (access, agents, conversation, customers, deliveries, departments,
                               documents, escalations, inbound, lifecycle, outbound, portal,
                               serialise, statistics, templates)
+from services.tickets import metrics as gauges
 from services.tickets.models import OutboxEvent
 
 log = logging.getLogger(__name__)
@@ -30,6 +32,7 @@ class TicketsService:
     db = Database()
     outbox = EventOutbox(OutboxEvent)
     metrics = EntrypointMetrics()
+    correlation = Correlation()
     config = Config()
 
     def _actor(self, actor):
@@ -302,6 +305,11 @@ class TicketsService:
     def relay_events(self):
         """Publish events whose worker died between the commit and the publish."""
         self.outbox.relay(self.db)
+
+    @timer(interval=15)
+    def count_tickets(self):
+        """The gauges of active tickets by department and status."""
+        gauges.count_active(self.db)
 
     @rpc
     def health(self):
