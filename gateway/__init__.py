@@ -2,7 +2,7 @@
 portal and rating page, /healthz and /metrics; it keeps nothing itself."""
 from flask import Flask
 
-from gateway import errors, health, live, presence, web
+from gateway import api, errors, health, live, presence, web
 from gateway.api import (directory, events, mail, notify, openapi, search, session, sla,
                          statistics, tickets)
 from gateway.portal import customer, rating
@@ -29,7 +29,9 @@ def create_app(config=None):
     app.register_blueprint(rating.bp)
     app.register_blueprint(customer.bp)
     web.init_app(app)
-    for module in (session, directory, tickets, mail, notify, sla, search, statistics, events,
-                   openapi):
+    modules = (session, directory, tickets, mail, notify, sla, search, statistics, events,
+               openapi)
+    for module in modules:
         app.register_blueprint(module.bp, url_prefix="/api/v1")
+    api.init_app(app, [module.bp for module in modules])
     return app

@@ -4,7 +4,7 @@ Remote errors from the services map to HTTP statuses in this one table.
 """
 import logging
 
-from flask import jsonify
+from flask import jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from gateway.rpc import ServiceUnavailable
@@ -33,7 +33,38 @@ def error_response(status, code, message, field=None):
     return jsonify(body), status
 
 
+def refuse_nul(request):
+    """A 400 naming the parameter or field that carries a NUL character: no text the help
+    desk stores may (PostgreSQL refuses it), and the services should not be the ones to
+    find out."""
+    for name, value in [*request.args.items(multi=True), *request.form.items(multi=True)]:
+        if "\x00" in name or "\x00" in value:
+            raise errors.InvalidInput("INVALID_INPUT", f"{name}: contains a NUL character", name)
+    if request.is_json:
+        where = _nul_in(request.get_json(silent=True), "")
+        if where is not None:
+            raise errors.InvalidInput("INVALID_INPUT",
+                                      f"{where or 'body'}: contains a NUL character", where)
+
+
+def _nul_in(value, path):
+    """The path of the first text holding a NUL character, or None."""
+    if isinstance(value, str):
+        return path if "\x00" in value else None
+    items = value.items() if isinstance(value, dict) else \
+        enumerate(value) if isinstance(value, list) else ()
+    for key, item in items:
+        if isinstance(key, str) and "\x00" in key:
+            return path
+        found = _nul_in(item, f"{path}.{key}" if path else str(key))
+        if found is not None:
+            return found
+    return None
+
+
 def init_app(app):
+    app.before_request(lambda: refuse_nul(request))
+
     @app.errorhandler(errors.HelpdeskError)
     def helpdesk_error(error):
         return error_response(STATUS_OF.get(type(error), 400), error.code, error.message,

@@ -27,11 +27,16 @@ def _address(value):
     return value
 
 
-Address = Annotated[str, StringConstraints(max_length=320), AfterValidator(_address)]
+# the pattern is in the OpenAPI document too, so clients (and schemathesis) know the rule
+Address = Annotated[str, StringConstraints(max_length=320), AfterValidator(_address),
+                    Field(json_schema_extra={"pattern": _ADDRESS.pattern})]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Subject = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=998)]
 Body = Annotated[str, StringConstraints(max_length=MAX_BODY_CHARS)]
-Id = Annotated[int, Field(ge=1, le=2**62)]
+# Ids fit PostgreSQL's integer (departments, agents… are int4): a larger one names nothing
+# and must not reach the database as an out-of-range number.
+MAX_ID = 2**31 - 1
+Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 
 
 class Payload(BaseModel):

@@ -5,6 +5,7 @@ import smtplib
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from contextlib import contextmanager
 from email.message import EmailMessage
@@ -51,21 +52,26 @@ def smtp_listener(config, **extra):
     """`python -m helpdesk.runner smtp` on a free port; yields (host, port)."""
     port = free_port()
     env = process_env(config, SMTP_ADDRESS=f"127.0.0.1:{port}", **extra)
-    process = subprocess.Popen([sys.executable, "-m", "helpdesk.runner", "smtp"], env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    try:
-        wait_for_port(port, process)
-        yield "127.0.0.1", port
-    finally:
-        process.terminate()
-        process.wait(timeout=15)
+    # its log goes to a file: a pipe nobody reads fills up and stops the listener mid-mail
+    with tempfile.TemporaryFile() as log:
+        process = subprocess.Popen([sys.executable, "-m", "helpdesk.runner", "smtp"], env=env,
+                                   stdout=subprocess.DEVNULL, stderr=log)
+        try:
+            wait_for_port(port, process, log)
+            yield "127.0.0.1", port
+        finally:
+            process.terminate()
+            process.wait(timeout=15)
 
 
-def wait_for_port(port, process, seconds=20):
+def wait_for_port(port, process, log, seconds=20):
+    """Wait until `process` listens on `port`; if it exits first, say what `log` (the file
+    its output went to) ends with."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"the process exited: {process.stderr.read().decode()[-2000:]}")
+            log.seek(0)
+            raise RuntimeError(f"the process exited: {log.read().decode()[-2000:]}")
         try:
             socket.create_connection(("127.0.0.1", port), timeout=1).close()
             return

@@ -2,6 +2,7 @@
 and the mails it received, parsed back."""
 import subprocess
 import sys
+import tempfile
 import time
 from email import message_from_bytes, policy
 from email.header import decode_header, make_header
@@ -28,10 +29,11 @@ class Relay:
         self.process = None
 
     def start(self):
+        self.log = tempfile.TemporaryFile()  # not a pipe: nobody would read it
         self.process = subprocess.Popen([sys.executable, "-m", "tests.smtp_sink",
                                          str(self.port), str(self.directory), *self.secure],
-                                        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        wait_for_port(self.port, self.process)
+                                        stdout=subprocess.DEVNULL, stderr=self.log)
+        wait_for_port(self.port, self.process, self.log)
         return self
 
     def stop(self):
@@ -39,6 +41,7 @@ class Relay:
             self.process.kill()
             self.process.wait()
             self.process = None
+            self.log.close()
 
     def settings(self):
         return {"SMTP_RELAY_HOST": "127.0.0.1", "SMTP_RELAY_PORT": self.port,

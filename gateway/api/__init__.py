@@ -3,6 +3,21 @@ from flask import current_app, request
 
 from gateway.auth import current_actor
 from helpdesk.errors import InvalidInput
+from helpdesk.payloads import MAX_ID
+
+
+# What anyone may call; everything else under /api/v1 wants an agent first, so a caller with
+# no token learns that (401) before anything about the request they sent.
+PUBLIC = {"session.login", "session.logout", "session.issue_token", "openapi.openapi_json"}
+
+
+def init_app(app, blueprints):
+    names = {blueprint.name for blueprint in blueprints}
+
+    @app.before_request
+    def caller_first():
+        if request.blueprint in names and request.endpoint not in PUBLIC:
+            current_actor()
 
 
 def call(method, *args, service="tickets"):
@@ -26,6 +41,8 @@ def number(value, field):
     """An id from the URL or the query string, or a 400 naming the field."""
     if value is None:
         return None
-    if isinstance(value, str) and value.isdigit() and len(value) < 19 and int(value) > 0:
+    if isinstance(value, str) and value.isdigit() and len(value) < 12 \
+            and 0 < int(value) <= MAX_ID:
         return int(value)
-    raise InvalidInput("INVALID_ID", f"{field} must be a positive whole number", field)
+    raise InvalidInput("INVALID_ID", f"{field} must be a whole number from 1 to {MAX_ID}",
+                       field)

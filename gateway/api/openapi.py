@@ -12,6 +12,8 @@ ID = {"type": "integer", "minimum": 1}
 OBJECT = {"type": "object"}
 LIST = {"type": "array", "items": {"type": "object"}}
 EVENT_STREAM = "text/event-stream"  # a response that is a stream of Server-Sent Events
+RAW_MAIL = "message/rfc822"
+ANY_FILE = "*/*"  # an attachment comes with its own type
 NOTIFICATION_KINDS = ("auto_ack", "resolved", "sla_breached", "sla_warning", "assigned")
 LANGUAGES = ("ru", "en")
 
@@ -69,7 +71,7 @@ OPERATIONS = [
      200, OBJECT),
     ("post", "/tickets/{ticket_id}/rating", "Rate a resolved ticket", payloads.RatingIn, 201,
      OBJECT),
-    ("get", "/attachments/{attachment_id}", "Download an attachment", None, 200, None),
+    ("get", "/attachments/{attachment_id}", "Download an attachment", None, 200, ANY_FILE),
     ("get", "/templates", "List canned replies", None, 200, LIST),
     ("post", "/templates", "Create a canned reply", payloads.TemplateIn, 201, OBJECT),
     ("get", "/templates/{template_id}", "A canned reply", None, 200, OBJECT),
@@ -85,7 +87,7 @@ OPERATIONS = [
     ("get", "/mail/raw/{raw_mail_id}", "A raw mail: why it went where it went, its bytes and "
      "what it parses to (admin)", None, 200, OBJECT),
     ("get", "/mail/raw/{raw_mail_id}/original", "The raw mail as received (message/rfc822, "
-     "admin)", None, 200, None),
+     "admin)", None, 200, RAW_MAIL),
     ("post", "/mail/raw/{raw_mail_id}/reprocess", "Process a quarantined mail again (admin)",
      None, 202, OBJECT),
     ("get", "/mail/mailboxes", "IMAP mailboxes polled for mail (admin)", None, 200, LIST),
@@ -166,6 +168,7 @@ QUERY_PARAMETERS = {
     "/statistics/load": ["since", "until", "department_id", "time_zone"],
 }
 
+PUBLIC_OPERATIONS = {("post", "/auth/login"), ("post", "/auth/logout"), ("post", "/auth/token")}
 ERROR = {"type": "object", "required": ["error", "message"],
          "properties": {"error": {"type": "string"}, "message": {"type": "string"},
                         "field": {"type": "string"}}}
@@ -177,6 +180,8 @@ def document():
     for method, path, summary, model, status, response in OPERATIONS:
         operation = {"summary": summary, "parameters": _parameters(path),
                      "responses": _responses(status, response)}
+        if (method, path) in PUBLIC_OPERATIONS:
+            operation["security"] = []  # what one calls to get a token or a session
         if model is not None:
             schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
             schemas.update(schema.pop("$defs", {}))
@@ -207,6 +212,8 @@ def _responses(status, schema):
     success = {"description": "OK"}
     if schema == EVENT_STREAM:
         success["content"] = {EVENT_STREAM: {"schema": {"type": "string"}}}
+    elif schema in (RAW_MAIL, ANY_FILE):
+        success["content"] = {schema: {"schema": {"type": "string", "format": "binary"}}}
     elif schema is not None:
         success["content"] = {"application/json": {"schema": schema}}
     else:
@@ -214,7 +221,12 @@ def _responses(status, schema):
                                                                        "format": "binary"}}}
     return {str(status): success, "400": {"description": "Invalid input", **error},
             "401": {"description": "Not authenticated", **error},
-            "404": {"description": "Not found", **error}}
+            "403": {"description": "Not allowed to this caller", **error},
+            "404": {"description": "Not found", **error},
+            "409": {"description": "Conflicts with the resource's state", **error},
+            "default": {"description": "Another error: 413 too large, 415 not JSON, "
+                                       "429 too many, 503/504 a service is not answering",
+                        **error}}
 
 
 @bp.get("/openapi.json")

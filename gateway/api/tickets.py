@@ -51,8 +51,8 @@ def reply(ticket_id):
 @bp.post("/tickets/<ticket_id>/presence")
 def presence(ticket_id):
     """Tell the agents who have the ticket open that the caller views it, types or left."""
+    facts = call("presence", number(ticket_id, "ticket_id"))  # who may, before what they say
     state = parse(PresenceIn, body()).state
-    facts = call("presence", number(ticket_id, "ticket_id"))
     current_app.extensions["presence"].announce(facts, state)
     return {"announced": state}, 202
 

@@ -17,7 +17,7 @@ def payload(raw_mail, verdict):
     name, address = sender(mail, raw_mail.envelope_sender)
     text, attachments = _body_within_limits(mail.text, mail.attachments)
     html = mail.html if mail.html is None or len(mail.html) <= MAX_BODY_CHARS else None
-    return {
+    return _without_nul({
         "message_id": _fits(mail.message_id), "raw_sha256": raw_mail.sha256,
         "from_address": address, "from_name": name[:200],
         "to": [a.email for a in mail.to][:100], "cc": [a.email for a in mail.cc][:100],
@@ -29,7 +29,19 @@ def payload(raw_mail, verdict):
         "received_at": raw_mail.received_at.isoformat(), "raw_mail_id": raw_mail.id,
         "auto_reply": verdict.auto_reply,
         "bounce": verdict.bounce.as_dict() if verdict.bounce else None,
-    }
+    })
+
+
+def _without_nul(value):
+    """Every text of the payload without NUL characters (a name or a file name can carry
+    one; PostgreSQL stores no text with it, and the mail would never be stored)."""
+    if isinstance(value, str):
+        return value.replace("\x00", "")
+    if isinstance(value, dict):
+        return {key: _without_nul(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_without_nul(item) for item in value]
+    return value
 
 
 def sender(mail, envelope_sender):

@@ -88,3 +88,20 @@ def test_unknown_route_and_method_are_json(client, admin):
     assert client.get("/api/v1/nothing", headers=admin["headers"]).json["error"] == "NOT_FOUND"
     response = client.put("/api/v1/tickets", headers=admin["headers"])
     assert response.status_code == 405 and response.json["error"] == "METHOD_NOT_ALLOWED"
+
+
+def test_a_nul_character_is_refused_naming_where_it_is(client, admin, ticket, db):
+    before = snapshot(db)
+    sent = client.post(f"/api/v1/tickets/{ticket['id']}/replies", headers=admin["headers"],
+                       json={"body": "Здравствуйте\x00", "cc": ["a@mail.example"]})
+    assert sent.status_code == 400 and sent.json["field"] == "body"
+    found = client.get("/api/v1/customers", query_string={"q": "an\x00na"},
+                       headers=admin["headers"])
+    assert found.status_code == 400 and found.json["field"] == "q"
+    login = client.post("/api/v1/auth/login", json={"email": "a\x00@b.example", "password": "x"})
+    assert login.status_code == 400 and login.json["field"] == "email"
+    nested = client.post("/api/v1/tickets", headers=admin["headers"], json={
+        "subject": "x", "body": "y", "department_id": 1,
+        "customer": {"email": "c@mail.example", "phones": ["+7\x00"]}})
+    assert nested.status_code == 400 and nested.json["field"] == "customer.phones.0"
+    assert snapshot(db) == before

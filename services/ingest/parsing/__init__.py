@@ -28,11 +28,25 @@ def parse(raw):
     """The ParsedMail of one raw mail (bytes as received, any line ends)."""
     raw = _normalised(raw)
     try:
-        return _parsed(raw)
+        mail = _parsed(raw)
     except Exception as error:  # a parser bug or a hostile structure: degrade, don't stop
         log.warning("mail structure could not be read (%s): headers and text only", error)
-        return _flat(raw, f"MIME structure could not be read ({type(error).__name__}): "
+        mail = _flat(raw, f"MIME structure could not be read ({type(error).__name__}): "
                           "headers and text only")
+    return _without_nul(mail)
+
+
+def _without_nul(mail):
+    """NUL is no text (and PostgreSQL stores no text with it): dropped from what is read."""
+    if mail.subject and "\x00" in mail.subject:
+        mail.subject = mail.subject.replace("\x00", "")
+    if "\x00" in mail.text:
+        mail.text = mail.text.replace("\x00", "")
+    if mail.html and "\x00" in mail.html:
+        mail.html = mail.html.replace("\x00", "")
+    mail.headers = [(name.replace("\x00", ""), value.replace("\x00", ""))
+                    for name, value in mail.headers]
+    return mail
 
 
 def _normalised(raw):

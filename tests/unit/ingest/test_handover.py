@@ -1,4 +1,5 @@
 """The hand-over payload: whom to answer, and bodies within the tickets service's limits."""
+import base64
 from datetime import datetime, timezone
 from types import SimpleNamespace
 
@@ -8,7 +9,7 @@ from helpdesk.errors import InvalidInput
 from helpdesk.payloads import MAX_BODY_CHARS, InboundMessage
 from services.ingest import handover
 from services.ingest.decisions import Verdict
-from services.ingest.mail import Address, ParsedMail
+from services.ingest.mail import Address, Attachment, ParsedMail
 
 RAW = SimpleNamespace(id=7, sha256="a" * 64, envelope_sender="bounce@mail.example",
                       received_at=datetime(2026, 11, 23, tzinfo=timezone.utc))
@@ -48,3 +49,16 @@ def test_an_overlong_body_is_cut_and_kept_whole_as_an_attachment():
     payload = handover.payload(RAW, Verdict(mail=parsed, department_id=1))
     assert len(payload["body_text"]) <= MAX_BODY_CHARS
     assert payload["attachments"][-1]["filename"] == "message.txt"
+
+
+def test_no_text_of_the_payload_carries_a_nul_that_postgresql_would_refuse():
+    parsed = mail(subject="Нет\x00связи", from_=Address("Ан\x00на", "anna@mail.example"),
+                  to=[Address("", "support@isp.example")], message_id="<m2@mail.example>",
+                  text="текст\x00", attachments=[Attachment("до\x00говор.pdf", "application/pdf",
+                                                            b"%PDF\x00")])
+    payload = handover.payload(RAW, Verdict(mail=parsed, department_id=3))
+    assert (payload["subject"], payload["from_name"], payload["body_text"]) == \
+        ("Нетсвязи", "Анна", "текст")
+    [attached] = payload["attachments"]
+    assert attached["filename"] == "договор.pdf"
+    assert base64.b64decode(attached["content_base64"]) == b"%PDF\x00"  # files keep their bytes
