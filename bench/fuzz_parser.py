@@ -76,8 +76,9 @@ def main():
     output = run.stdout + run.stderr
     runs = re.findall(r"stat::number_of_executed_units:\s*(\d+)", output)
     coverage = re.findall(r"cov: (\d+)", output)
-    crashed = "==ERROR" in output or "Uncaught Python exception" in output
-    hung = "Timeout" in output and "timeout" in output.lower() and "ALARM" in output
+    hung = "libFuzzer: timeout" in output
+    crashed = not hung and (run.returncode != 0 or "Uncaught Python exception" in output
+                            or "ERROR: libFuzzer" in output)
     line = (f"parser fuzzed {args.minutes:g} min from {seeds} seeds: "
             f"{int(runs[-1]) if runs else 0:,} mails, coverage {coverage[-1] if coverage else '?'}"
             f" edges, {'a CRASH' if crashed else 'no crash'}, {'a HANG' if hung else 'no hang'}"

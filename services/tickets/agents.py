@@ -47,14 +47,18 @@ def update(session, actor, agent_id, data):
     access.require_admin(actor)
     payload = parse(AgentPatch, data)
     agent = get(session, actor, agent_id)
+    # looked up before anything changes: the query would flush a changed e-mail address
+    # early, and a taken one must come back as the Conflict below, not a server error
+    departments = None if payload.department_ids is None \
+        else _departments(session, payload.department_ids)
     fields = payload.model_dump(exclude_unset=True)
     for name in ("name", "email", "role", "active"):
         if name in fields and fields[name] is not None:
             setattr(agent, name, fields[name])
     if payload.password is not None:
         agent.password_hash = _hash(payload.password)
-    if payload.department_ids is not None:
-        agent.departments = _departments(session, payload.department_ids)
+    if departments is not None:
+        agent.departments = departments
     _commit(session, agent.email)
     return serialise.agent(agent)
 

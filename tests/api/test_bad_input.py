@@ -105,3 +105,17 @@ def test_a_nul_character_is_refused_naming_where_it_is(client, admin, ticket, db
         "customer": {"email": "c@mail.example", "phones": ["+7\x00"]}})
     assert nested.status_code == 400 and nested.json["field"] == "customer.phones.0"
     assert snapshot(db) == before
+
+
+def test_an_agent_cannot_take_a_colleagues_address_whatever_else_changes(client, admin, ticket):
+    first = client.post("/api/v1/agents", headers=admin["headers"],
+                        json={"name": "Оля", "email": "olga@isp.example"}).json
+    second = client.post("/api/v1/agents", headers=admin["headers"],
+                         json={"name": "Боря", "email": "boris@isp.example"}).json
+    taken = client.patch(f"/api/v1/agents/{second['id']}", headers=admin["headers"],
+                         json={"email": "OLGA@isp.example", "department_ids": [],
+                               "active": False})
+    assert taken.status_code == 409 and taken.json["error"] == "AGENT_EXISTS"
+    kept = client.get(f"/api/v1/agents/{second['id']}", headers=admin["headers"]).json
+    assert (kept["email"], kept["active"]) == ("boris@isp.example", True)
+    assert first["email"] == "olga@isp.example"

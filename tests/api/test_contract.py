@@ -2,12 +2,15 @@
 every operation (the live event stream apart: it never ends): no request makes the gateway
 answer 5xx, and every answer has a documented status, content type and shape. Every service
 runs in a real container, so each call goes where it would in production."""
+import os
+
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
-EXAMPLES = 12  # per operation; `bench/api_contract.py` runs many more
+# generated requests per operation; CONTRACT_EXAMPLES=200 for a long run
+EXAMPLES = int(os.environ.get("CONTRACT_EXAMPLES", 12))
 NOT_GENERATED = {"GET /events"}  # Server-Sent Events: a stream, not an answer
 
 
