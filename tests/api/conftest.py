@@ -75,6 +75,13 @@ def search_service(container_factory, config, tickets_service):
 
 
 @pytest.fixture
+def every_service(tickets_service, ingest_service, notify_service, escalation_service,
+                  search_service):
+    """All five services in containers: whatever the gateway calls answers."""
+    return True
+
+
+@pytest.fixture
 def support(db):
     """A support department, another one, and an agent (API token) of the first only."""
     department = fixtures.department(db, "Техподдержка", ["support@isp.example"])

@@ -40,12 +40,6 @@ def world(db, support, every_service):
             "agent": support["agent"], "disabled": {"Authorization": f"Bearer {gone_token}"}}
 
 
-@pytest.fixture
-def every_service(tickets_service, ingest_service, notify_service, escalation_service,
-                  search_service):
-    return True
-
-
 def url(path, world):
     ids = {"ticket_id": world["ticket"], "attachment_id": world["attachment"]}
     for name in ("ticket_id", "attachment_id", "department_id", "agent_id", "customer_id",

@@ -4,7 +4,6 @@ answer 5xx, and every answer has a documented status, content type and shape. Ev
 runs in a real container, so each call goes where it would in production."""
 import os
 
-import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis.specs.openapi.checks import positive_data_acceptance
@@ -12,12 +11,6 @@ from schemathesis.specs.openapi.checks import positive_data_acceptance
 # generated requests per operation; CONTRACT_EXAMPLES=200 for a long run
 EXAMPLES = int(os.environ.get("CONTRACT_EXAMPLES", 12))
 NOT_GENERATED = {"GET /events"}  # Server-Sent Events: a stream, not an answer
-
-
-@pytest.fixture
-def every_service(tickets_service, ingest_service, notify_service, escalation_service,
-                  search_service):
-    return True
 
 
 def test_every_operation_keeps_its_contract(app, admin, support, every_service):
