@@ -24,6 +24,8 @@ from pathlib import Path
 
 from imapclient import IMAPClient
 
+from tests.mail import free_port
+
 DOVECOT = "/usr/sbin/dovecot"
 INSTALL_COMMAND = "apt-get install -y dovecot-imapd"
 # Mail processes may not run as root; this user exists wherever the Debian package is installed.
@@ -58,7 +60,7 @@ class Dovecot:
 
     def __init__(self, root):
         self.root = Path(root)
-        self.port, self.tls_port = _free_port(), _free_port()
+        self.port, self.tls_port = free_port(), free_port()
         self.cafile = str(self.root / "cert.pem")
         self.config = self.root / "dovecot.conf"
         self.users = self.root / "users"
@@ -183,16 +185,10 @@ class Account:
         self.server.kick(self.user)
 
 
-def _free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def _running(pid):
     try:
         state = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
-    except FileNotFoundError:
+    except (FileNotFoundError, ProcessLookupError):  # gone before, or while, it was read
         return False
     return state != "Z"   # a zombie has closed its sockets already
 

@@ -1,0 +1,161 @@
+"""The agents' API under a mixed workload at rising request rates: open queues, open tickets,
+reply, search — sent on a fixed schedule (open loop: a slow answer does not slow the
+sender, and each latency counts from when the request was due, so queueing shows), for each
+rate in turn. Prints p50/p99 per rate and the first rate where p99 passes 100 ms; appends
+them to bench/RESULTS.md. Starts its own gateway, tickets, search and notify on a throwaway
+database (everything on this machine: the load generator shares its cores).
+
+    .venv/bin/python bench/api_load.py --rates 50 100 200 300 --seconds 20
+"""
+import argparse
+import os
+import platform
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+from pathlib import Path
+
+import requests
+from sqlalchemy.orm import Session
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.ingest_smtp import throwaway_database  # noqa: E402
+from helpdesk import config as settings  # noqa: E402
+from helpdesk import event_queues  # noqa: E402
+from helpdesk.cli import wait_healthy  # noqa: E402
+from helpdesk.database import make_engine  # noqa: E402
+from services.tickets import agents, departments, lifecycle  # noqa: E402
+from services.tickets.models import Agent  # noqa: E402
+from tests.fixtures import SYSTEM  # noqa: E402
+from tests.mail import free_port  # noqa: E402
+
+MIX = (("queue", 40), ("ticket", 30), ("search", 20), ("reply", 10))
+WORDS = ("подключение", "интернет", "роутер", "счёт", "скорость", "тариф")
+
+
+def seed(url, tickets):
+    """Two departments, an agent of the first, `tickets` tickets: (token, department, ids)."""
+    engine = make_engine(url, pool_size=2)
+    with Session(engine) as session:
+        support = departments.create(session, SYSTEM, {"name": "Техподдержка",
+                                                       "addresses": ["support@isp.example"]})
+        departments.create(session, SYSTEM, {"name": "Биллинг"})
+        agent = agents.create(session, SYSTEM, {"name": "Ольга", "email": "olga@isp.example",
+                                                "department_ids": [support["id"]]})
+        token = agents.issue_token(session, session.get(Agent, agent["id"]))
+        ids = [lifecycle.create(session, SYSTEM, {
+            "subject": f"{random.choice(WORDS).capitalize()}: обращение {n}",
+            "body": " ".join(random.choices(WORDS, k=30)), "department_id": support["id"],
+            "customer": {"email": f"c{n % 500}@mail.example"}})["id"] for n in range(tickets)]
+    engine.dispose()
+    return token, support["id"], ids
+
+
+def one_request(session, api, kind, department, ids):
+    if kind == "queue":
+        return session.get(f"{api}/tickets", params={"department_id": department,
+                                                     "status": "new", "per_page": 50})
+    if kind == "ticket":
+        return session.get(f"{api}/tickets/{random.choice(ids)}")
+    if kind == "search":
+        return session.get(f"{api}/search", params={"q": random.choice(WORDS)})
+    return session.post(f"{api}/tickets/{random.choice(ids)}/replies",
+                        json={"body": "Проверили линию, всё в порядке."})
+
+
+def run_rate(api, token, department, ids, rate, seconds, clients):
+    """Send `rate` requests a second for `seconds`; latencies (s) from when each was due."""
+    kinds = [kind for kind, weight in MIX for _ in range(weight)]
+    local = threading.local()
+    results, errors = [], []
+
+    def send(due, kind):
+        if not hasattr(local, "session"):
+            local.session = requests.Session()
+            local.session.headers["Authorization"] = f"Bearer {token}"
+        delay = due - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
+        answer = one_request(local.session, api, kind, department, ids)
+        took = time.monotonic() - due
+        (results if answer.status_code < 400 else errors).append((kind, took))
+
+    start = time.monotonic() + 0.5
+    with ThreadPoolExecutor(clients) as pool:
+        for n in range(int(rate * seconds)):
+            pool.submit(send, start + n / rate, random.choice(kinds))
+    return results, errors
+
+
+def percentile(values, share):
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * share))] if ordered else 0.0
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rates", type=int, nargs="+", default=[50, 100, 200, 300])
+    parser.add_argument("--seconds", type=float, default=20)
+    parser.add_argument("--tickets", type=int, default=2000)
+    parser.add_argument("--clients", type=int, default=64)
+    args = parser.parse_args()
+    config = settings.load()
+    url, drop = throwaway_database(config[settings.DATABASE_URL])
+    gateway = free_port()
+    outbound = tempfile.mkdtemp(prefix="helpdesk-bench-mail-")
+    env = {**os.environ, "DATABASE_URL": url, "AMQP_URI": config[settings.AMQP_URI],
+           "GATEWAY_ADDRESS": f"127.0.0.1:{gateway}", "OUTBOUND_MAILDIR": outbound,
+           "SMTP_RELAY_HOST": "", "LOG_LEVEL": "WARNING"}
+    event_queues.declare_all({**config, "DATABASE_URL": url})
+    processes = [subprocess.Popen([sys.executable, "-m", "helpdesk.runner", name], env=env)
+                 for name in ("tickets", "search", "notify", "gateway")]
+    lines = []
+    try:
+        wait_healthy(f"http://127.0.0.1:{gateway}", processes, seconds=60)
+        token, department, ids = seed(url, args.tickets)
+        time.sleep(8)  # the tickets' events reach search (the outbox relay runs every 5 s)
+        api = f"http://127.0.0.1:{gateway}/api/v1"
+        run_rate(api, token, department, ids, 20, 3, args.clients)  # warm-up, not counted
+        knee = None
+        for rate in args.rates:
+            results, errors = run_rate(api, token, department, ids, rate, args.seconds,
+                                       args.clients)
+            took = [seconds for _, seconds in results]
+            p50, p99 = statistics.median(took), percentile(took, 0.99)
+            by_kind = ", ".join(
+                f"{kind} p99 {percentile([s for k, s in results if k == kind], 0.99) * 1000:.0f}"
+                for kind, _ in MIX)
+            line = (f"{rate} requests/s for {args.seconds:g} s: p50 {p50 * 1000:.1f} ms, "
+                    f"p99 {p99 * 1000:.1f} ms ({by_kind} ms), errors {len(errors)}")
+            print(line, flush=True)
+            lines.append(line)
+            if knee is None and p99 > 0.1:
+                knee = rate
+        lines.append(f"p99 first passes 100 ms at: {knee or 'none of the rates tried'} "
+                     "requests/s")
+        print(lines[-1])
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            process.wait(timeout=30)
+        drop()
+    with (ROOT / "bench" / "RESULTS.md").open("a") as results:
+        results.write(f"\n## API under a mixed agent workload — {datetime.now():%Y-%m-%d} on "
+                      f"{platform.node()} ({len(os.sched_getaffinity(0))} cores; gateway, "
+                      "tickets, search, notify, PostgreSQL, RabbitMQ and the load generator "
+                      f"on the same machine)\n\n{args.tickets} tickets; mix "
+                      + ", ".join(f"{kind} {weight}%" for kind, weight in MIX) + ".\n\n"
+                      + "".join(f"- {line}\n" for line in lines))
+
+
+if __name__ == "__main__":
+    main()
