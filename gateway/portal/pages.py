@@ -4,8 +4,8 @@ bar to this page (no referrer, no caching, no framing)."""
 from flask import make_response, render_template
 from flask_babel import get_locale, lazy_gettext
 
-# Inline styles only (the page loads nothing else); forms post back to us only.
-POLICY = ("default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; "
+# Inline styles only, no script; images from us only; forms post back to us only.
+POLICY = ("default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; form-action 'self'; "
           "frame-ancestors 'none'; base-uri 'none'")
 
 # What the customer is told when something is wrong; %(value)s is a ticket number or a limit.

@@ -7,7 +7,7 @@ import re
 from flask import redirect, request, url_for
 from flask_babel import gettext as _
 
-from gateway.web.pages import agent_required, bp, call, render
+from gateway.web.pages import agent_required, bp, call, my_departments, render
 from helpdesk.contract import Channel, Priority
 from helpdesk.errors import InvalidInput
 
@@ -51,9 +51,7 @@ def _ticket(form):
 
 
 def _page(caller, filled, problem):
-    me = call("whoami")
-    departments = [d for d in call("list_departments")
-                   if me["role"] == "admin" or d["id"] in me["department_ids"]]
+    departments = my_departments()
     callers = call("find_customers", caller, 10) if caller else []
     return render("web/call.html", 400 if problem else 200, caller=caller, callers=callers,
                   guess=_guess(caller) if not callers else {}, departments=departments,

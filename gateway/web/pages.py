@@ -9,7 +9,7 @@ from zoneinfo import available_timezones
 
 from flask import (Blueprint, current_app, make_response, redirect, render_template, request,
                    session, url_for)
-from flask_babel import format_datetime, gettext as _, lazy_gettext
+from flask_babel import format_datetime, get_timezone, gettext as _, lazy_gettext
 from werkzeug.exceptions import HTTPException
 
 from gateway.auth import csrf_matches
@@ -61,6 +61,11 @@ def when(value, style="short"):
                            style)
 
 
+def local_midnight(day):
+    """The start of `day` in the agent's time zone, as the services take times (ISO 8601)."""
+    return datetime(day.year, day.month, day.day, tzinfo=get_timezone()).isoformat()
+
+
 def csrf_token():
     if "csrf" not in session:
         session["csrf"] = secrets.token_urlsafe(24)
@@ -99,6 +104,13 @@ def actor():
 def call(method, *args, service="tickets"):
     """A service call as the logged-in agent."""
     return current_app.extensions["rpc"].call(service, method, actor(), *args)
+
+
+def my_departments(me=None):
+    """The departments the agent works in (an admin: every one); `me` is tickets.whoami."""
+    me = me or call("whoami")
+    return [department for department in call("list_departments")
+            if me["role"] == "admin" or department["id"] in me["department_ids"]]
 
 
 def render(template, status=200, **values):

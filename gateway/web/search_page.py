@@ -8,7 +8,7 @@ from urllib.parse import urlencode
 from flask import redirect, request, url_for
 from flask_babel import get_timezone
 
-from gateway.web.pages import agent_required, bp, call, render
+from gateway.web.pages import agent_required, bp, call, local_midnight, my_departments, render
 from helpdesk.contract import Priority, Status
 from helpdesk.errors import InvalidInput
 
@@ -32,9 +32,7 @@ def search_page():
     else:
         query = _query(request.args)
     results = search("search", query) if _asked(query) else None
-    me = call("whoami")
-    departments = [d for d in call("list_departments")
-                   if me["role"] == "admin" or d["id"] in me["department_ids"]]
+    departments = my_departments()
     return render("web/search.html", query=query, results=results, saved=saved,
                   departments=departments, agents=call("list_agents"),
                   statuses=list(Status), priorities=list(Priority), per_page=PER_PAGE,
@@ -75,9 +73,9 @@ def _query(args):
     for name in DATE_RANGES:
         start, end = _day(args, f"{name}_from"), _day(args, f"{name}_to")
         if start:
-            query[f"{name}_from"] = _midnight(start)
+            query[f"{name}_from"] = local_midnight(start)
         if end:
-            query[f"{name}_to"] = _midnight(end + timedelta(days=1))
+            query[f"{name}_to"] = local_midnight(end + timedelta(days=1))
     query.update(page=_page(), per_page=PER_PAGE)
     return query
 
@@ -107,10 +105,6 @@ def _day(args, name):
         return date.fromisoformat(value)
     except ValueError:
         raise InvalidInput("INVALID_INPUT", f"{name}: not a date", name) from None
-
-
-def _midnight(day):
-    return datetime(day.year, day.month, day.day, tzinfo=get_timezone()).isoformat()
 
 
 def _form_values(query):

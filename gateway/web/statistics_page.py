@@ -8,7 +8,8 @@ from datetime import date, datetime, timedelta
 from flask import make_response, request
 from flask_babel import get_timezone, gettext as _, lazy_gettext
 
-from gateway.web.pages import agent_required, bp, call, render
+from gateway.web.pages import (agent_required, bp, call, local_midnight, my_departments,
+                               render)
 
 DEFAULT_DAYS = 30
 WEEKDAYS = (lazy_gettext("Mon"), lazy_gettext("Tue"), lazy_gettext("Wed"), lazy_gettext("Thu"),
@@ -21,9 +22,7 @@ TABLES = ("agents", "hours", "weekdays", "months")
 def statistics():
     chosen = _chosen()
     agents, load = _figures(chosen)
-    me = call("whoami")
-    departments = [d for d in call("list_departments")
-                   if me["role"] == "admin" or d["id"] in me["department_ids"]]
+    departments = my_departments()
     return render("web/statistics.html", chosen=chosen, agents=agents, load=load,
                   departments=departments, weekdays=WEEKDAYS, tables=TABLES)
 
@@ -63,14 +62,10 @@ def _date(value):
 
 
 def _figures(chosen):
-    query = {"since": _local_midnight(chosen["since"]),
-             "until": _local_midnight(chosen["until"] + timedelta(days=1)),
+    query = {"since": local_midnight(chosen["since"]),
+             "until": local_midnight(chosen["until"] + timedelta(days=1)),
              "time_zone": str(get_timezone()), "department_id": chosen["department_id"]}
     return call("statistics_agents", query), call("statistics_load", query)
-
-
-def _local_midnight(day):
-    return datetime(day.year, day.month, day.day, tzinfo=get_timezone()).isoformat()
 
 
 def _rows(table, agents, load):

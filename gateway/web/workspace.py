@@ -9,7 +9,7 @@ from nameko.exceptions import UnknownService
 from gateway.auth import start_session
 from gateway.rpc import ServiceUnavailable
 from gateway.web.pages import (LANGUAGES, TIME_ZONES, agent_required, bp, call, check_csrf,
-                               render)
+                               my_departments, render)
 from helpdesk.contract import Status
 from helpdesk.errors import InvalidInput, Unauthorized
 
@@ -68,8 +68,7 @@ def preferences():
 @agent_required
 def queues():
     me = call("whoami")
-    departments = [d for d in call("list_departments")
-                   if me["role"] == "admin" or d["id"] in me["department_ids"]]
+    departments = my_departments(me)
     counts = call("queue_counts")
     department_id = _department(request.args.get("department"), departments)
     queue = request.args.get("queue") if request.args.get("queue") in QUEUES else "new"

@@ -22,17 +22,9 @@ def create(session, actor, data):
     customer = _customer_of(session, payload)
     if payload.assignee_id is not None:
         assignable_agent(session, payload.assignee_id, payload.department_id)
-    ticket = Ticket(subject=payload.subject, channel=payload.channel, status=Status.NEW,
-                    priority=payload.priority, department_id=payload.department_id,
-                    customer_id=customer.id, assignee_id=payload.assignee_id,
-                    language=languages.detect(payload.subject, payload.body))
-    session.add(ticket)
-    session.flush()
-    message = Message(ticket_id=ticket.id, direction=contract.Direction.INBOUND,
-                      author_customer_id=customer.id, from_address=customer.email,
-                      subject=payload.subject, body_text=payload.body)
-    session.add(message)
-    session.flush()
+    ticket, message = open_ticket(session, customer, payload.subject, payload.body,
+                                  payload.channel, payload.department_id, payload.priority,
+                                  payload.assignee_id)
     history.record_change(session, ticket, actor, "created", None, f"channel {ticket.channel}")
     origin = contract.ORIGIN_CUSTOMER \
         if payload.channel == contract.Channel.PORTAL or payload.acknowledge \
@@ -40,6 +32,21 @@ def create(session, actor, data):
     conversation.announce_created(session, ticket, message, customer, origin)
     session.commit()
     return serialise.ticket(ticket)
+
+
+def open_ticket(session, customer, subject, body, channel, department_id,
+                priority=contract.Priority.NORMAL, assignee_id=None, attachments=()):
+    """A new ticket and its first message, the customer's words (not yet announced)."""
+    ticket = Ticket(subject=subject, channel=channel, status=Status.NEW, priority=priority,
+                    department_id=department_id, customer_id=customer.id,
+                    assignee_id=assignee_id, language=languages.detect(subject, body))
+    session.add(ticket)
+    session.flush()
+    message = Message(ticket_id=ticket.id, direction=contract.Direction.INBOUND,
+                      author_customer_id=customer.id, from_address=customer.email,
+                      subject=subject, body_text=body)
+    conversation.add_message(session, message, attachments)
+    return ticket, message
 
 
 def _customer_of(session, payload):

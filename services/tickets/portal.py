@@ -10,10 +10,10 @@ from datetime import datetime, timedelta, timezone
 from sqlalchemy import delete, func, or_, select
 
 from helpdesk import contract
-from helpdesk.contract import ORIGIN_CUSTOMER, Direction, Priority, Status
+from helpdesk.contract import ORIGIN_CUSTOMER, Direction, Status
 from helpdesk.errors import Forbidden, InvalidInput, NotFound, TooManyRequests
 from helpdesk.payloads import PortalReplyIn, PortalRequestIn, parse
-from services.tickets import customers, languages, serialise
+from services.tickets import customers, lifecycle, serialise
 from services.tickets.conversation import add_message, announce_created, with_authors
 from services.tickets.inbound import customer_wrote_again
 from services.tickets.models import Attachment, Blob, Department, Message, PortalSubmission, \
@@ -44,16 +44,9 @@ def submit(session, actor, data, per_hour=DEFAULT_REQUESTS_PER_HOUR):
     email = payload.email.strip().lower()
     _within_limit(session, payload.client_address, email, per_hour)
     customer = customers.find_or_create(session, payload.email, payload.name)
-    ticket = Ticket(subject=payload.subject, channel=contract.Channel.PORTAL, status=Status.NEW,
-                    priority=Priority.NORMAL, department_id=department.id,
-                    customer_id=customer.id,
-                    language=languages.detect(payload.subject, payload.body))
-    session.add(ticket)
-    session.flush()
-    message = Message(ticket_id=ticket.id, direction=Direction.INBOUND,
-                      author_customer_id=customer.id, from_address=customer.email,
-                      subject=payload.subject, body_text=payload.body)
-    add_message(session, message, payload.attachments)
+    ticket, message = lifecycle.open_ticket(session, customer, payload.subject, payload.body,
+                                            contract.Channel.PORTAL, department.id,
+                                            attachments=payload.attachments)
     session.add(PortalSubmission(client_address=payload.client_address, email=email,
                                  ticket_id=ticket.id))
     announce_created(session, ticket, message, customer, ORIGIN_CUSTOMER)
