@@ -1,4 +1,5 @@
 """The database dependency provider: one SQLAlchemy engine per container, a session per worker."""
+import logging
 import weakref
 
 from nameko.extensions import DependencyProvider
@@ -6,6 +7,8 @@ from sqlalchemy import MetaData, create_engine
 from sqlalchemy.orm import sessionmaker
 
 from helpdesk.config import DATABASE_URL
+
+log = logging.getLogger(__name__)
 
 
 def schema_metadata(schema):
@@ -104,4 +107,19 @@ class Database(DependencyProvider):
     def worker_teardown(self, worker_ctx):
         session = self.sessions.pop(worker_ctx, None)
         if session is not None:
-            session.close()
+            close(session)
+
+
+def close(session):
+    """Close a worker's session. Its rollback fails when PostgreSQL dropped the connection
+    (a restart): an error raised here, in a worker's teardown, would kill the container and
+    the process with it, so the connection is discarded instead."""
+    try:
+        session.close()
+    except Exception as error:
+        log.warning("closing a session failed (%s); its connection is discarded",
+                    str(error).splitlines()[0])
+        try:
+            session.invalidate()
+        except Exception:
+            log.exception("discarding the connection of a session failed")

@@ -6,6 +6,7 @@ can tell.
 """
 import logging
 import uuid
+from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 
 import eventlet
@@ -71,15 +72,35 @@ def _correlated(payload):
     return {**payload, logs.KEY: correlation} if correlation else payload
 
 
+@contextmanager
+def savepoint(session):
+    """`session.begin_nested()` that also forgets the events recorded inside it when it is
+    rolled back: they would otherwise be published with the batch's commit, about changes
+    that never were."""
+    pending = session.info.setdefault(_PENDING, [])
+    recorded_before = len(pending)
+    try:
+        with session.begin_nested():
+            yield
+    except BaseException:
+        del session.info.get(_PENDING, [])[recorded_before:]
+        raise
+
+
 @event.listens_for(Session, "after_commit")
 def _commit_pending(session):
+    if session.in_nested_transaction():  # a savepoint released: the outer commit decides
+        return
     pending = session.info.pop(_PENDING, [])
     session.info.setdefault(_COMMITTED, []).extend(pending)
 
 
-@event.listens_for(Session, "after_rollback")
-def _forget_pending(session):
-    session.info.pop(_PENDING, None)
+@event.listens_for(Session, "after_transaction_end")
+def _forget_pending(session, transaction):
+    # the outermost transaction only (after_commit took its events already if it committed);
+    # after_rollback fires for a savepoint too, and would forget the events of the whole batch
+    if transaction.parent is None:
+        session.info.pop(_PENDING, None)
 
 
 class EventOutbox(DependencyProvider):

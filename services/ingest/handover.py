@@ -1,12 +1,14 @@
-"""The parsed mail and the filters' verdict, as the payload of `tickets.ingest_message`."""
+"""The parsed mail and the filters' verdict, as the payload of `tickets.ingest_messages`, and
+tickets' answer for one mail of a batch."""
 import base64
 import re
 
-from helpdesk.errors import InvalidInput
+from helpdesk.errors import HelpdeskError, InvalidInput
 from helpdesk.payloads import MAX_BODY_CHARS
 from services.ingest.mail import Attachment
 
 _ADDRESS = re.compile(r"^[^@\s<>\"]+@[^@\s<>\"]+\.[^@\s<>\"]+$")
+MAX_BATCH = 100  # mails handed over together: tickets takes up to 100
 TRUNCATED = "\n\n[The message was longer; the full text is attached as message.txt]"
 
 
@@ -77,3 +79,12 @@ def _attachment(attachment):
 def _fits(message_id):
     """A Message-ID longer than RFC 5322's line limit is junk: use the raw sha256 instead."""
     return message_id if message_id and len(message_id) <= 998 else None
+
+
+def outcome(answer):
+    """Tickets' answer for one mail of a batch: its result, or its refusal raised (the mail's
+    own fault: ingest quarantines it with the code and message)."""
+    if "error" in answer:
+        error = answer["error"]
+        raise HelpdeskError(error["error"], error["message"], error.get("field"))
+    return answer["result"]

@@ -1,7 +1,7 @@
 """What the parser makes of one raw mail: every text already `str`, every charset resolved.
 
 This is the one shape shared by the parser (which builds it), the filters (which read it and
-decide) and the hand-over to `tickets.ingest_message`. Nothing here touches a database.
+decide) and the hand-over to `tickets.ingest_messages`. Nothing here touches a database.
 """
 import hashlib
 from dataclasses import dataclass, field

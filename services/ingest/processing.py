@@ -20,8 +20,8 @@ log = logging.getLogger(__name__)
 
 def process(session, raw_mail_id, context_for, hand_over):
     """Process one raw mail. `context_for(raw_mail, force)` gives the filters' context;
-    `hand_over(payload)` calls tickets.ingest_message. Returns the final status, or None when
-    there was nothing to do (already processed: a redelivery)."""
+    `hand_over(payload)` hands the mail to tickets (`ingest_messages`). Returns the final
+    status, or None when there was nothing to do (already processed: a redelivery)."""
     row = raw_mails.claim(session, raw_mail_id)
     if row is None:
         return None

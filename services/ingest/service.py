@@ -12,12 +12,13 @@ from nameko.timer import timer
 from helpdesk import config as settings
 from helpdesk import logs
 from helpdesk.admins import require_admin
+from helpdesk.batching import Batches
 from helpdesk.contract import system
 from helpdesk.correlation import Correlation
 from helpdesk.database import Database
 from helpdesk.metrics import EntrypointMetrics
-from services.ingest import (mailboxes, metrics, parse_preview, polling, processing,
-                             queue, raw_mails, rules)
+from services.ingest import (handover, mailboxes, metrics, parse_preview, polling,
+                             processing, queue, raw_mails, rules)
 from services.ingest.directory import DirectoryCache
 
 log = logging.getLogger(__name__)
@@ -34,6 +35,7 @@ class IngestService:
     metrics = EntrypointMetrics()
     correlation = Correlation()
     directory = DirectoryCache()
+    batches = Batches("hand_over", max_size=handover.MAX_BATCH)
 
     # --- parse workers ----------------------------------------------------------------------
     @consume(queue.RAW_MAIL_QUEUE)
@@ -161,8 +163,12 @@ class IngestService:
         return self.directory.context(row, mailboxes.department_of(self.db, row.mailbox_id))
 
     def _hand_over(self, payload):
+        # under load, the mails this process's workers parse meanwhile go over together
+        return handover.outcome(self.batches(payload, self._hand_over_together))
+
+    def _hand_over_together(self, payloads):
         with eventlet.Timeout(float(self.config.get(settings.RPC_TIMEOUT, 10)) * 3):
-            return self.tickets.ingest_message(INGEST, payload)
+            return self.tickets.ingest_messages(INGEST, payloads)
 
     def _publish_ids(self, ids):
         for raw_mail_id in ids:

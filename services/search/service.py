@@ -10,6 +10,7 @@ from nameko.rpc import RpcProxy, rpc
 from nameko.timer import timer
 
 from helpdesk import contract
+from helpdesk.batching import Batches
 from helpdesk.correlation import Correlation
 from helpdesk.database import Database
 from helpdesk.errors import HelpdeskError, Unauthorized
@@ -20,6 +21,7 @@ from services.search.query import search_in, words
 
 log = logging.getLogger(__name__)
 SEARCH = contract.system("search")
+MAX_BATCH = 200  # events whose tickets (one or two each) are read and stored together
 REQUEUE_PAUSE_SECONDS = 1.0  # a failing event goes back to the queue; do not spin on it
 
 
@@ -31,6 +33,7 @@ class SearchService:
     tickets = RpcProxy("tickets")
     metrics = EntrypointMetrics()
     correlation = Correlation()
+    batches = Batches("refresh", max_size=MAX_BATCH)
 
     # --- ticket events ------------------------------------------------------------------
     @event_handler("tickets", contract.TICKET_CREATED, requeue_on_error=True)
@@ -97,8 +100,8 @@ class SearchService:
     # --- helpers shared by the entrypoints ------------------------------------------------
     def _refresh(self, ticket_ids):
         try:
-            indexing.refresh(self.index, lambda ids: self.tickets.search_documents(SEARCH, ids),
-                             ticket_ids)
+            # under load, concurrent events' tickets are read and stored together
+            self.batches(ticket_ids, self._refresh_together)
             log.info("tickets %s indexed", ", ".join(map(str, ticket_ids)))
         except HelpdeskError as error:  # it will not get better by trying again
             log.error("tickets %s not indexed: %s", ticket_ids, error)
@@ -106,6 +109,12 @@ class SearchService:
             metrics.ERRORS.labels("index").inc()
             eventlet.sleep(REQUEUE_PAUSE_SECONDS)
             raise
+
+    def _refresh_together(self, lists_of_ids):
+        ids = sorted({number for ids in lists_of_ids for number in ids})
+        indexing.refresh(self.index, lambda batch: self.tickets.search_documents(SEARCH, batch),
+                         ids)
+        return [None] * len(lists_of_ids)
 
     def _agent(self, actor):
         who = self.tickets.whoami(actor)

@@ -56,9 +56,10 @@ def find_or_create(session, email, name="", **details):
             customer.name = name
         return customer
     values = {"phones": [], **details, "email": email, "name": name or "", "created_at": func.now()}
-    session.execute(insert(Customer).values(**values)
-                    .on_conflict_do_nothing())
-    return _by_email(session, email)
+    created = session.scalar(insert(Customer).values(**values).on_conflict_do_nothing()
+                             .returning(Customer))
+    # nothing returned: another caller created them meanwhile
+    return created if created is not None else _by_email(session, email)
 
 
 def _by_email(session, email):

@@ -5,9 +5,9 @@ from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import select, text
 
-from helpdesk import contract
+from helpdesk import contract, logs, outbox
 from helpdesk.contract import ORIGIN_CUSTOMER, Direction, Priority, Status
-from helpdesk.errors import InvalidInput
+from helpdesk.errors import HelpdeskError, InvalidInput
 from helpdesk.payloads import InboundMessage, parse
 from services.tickets import access, customers, deliveries, history, languages
 from services.tickets.conversation import add_message, announce_created, announce_message
@@ -17,6 +17,7 @@ log = logging.getLogger(__name__)
 REOPENED_BY_CUSTOMER = (Status.PENDING, Status.RESOLVED, Status.CLOSED)
 FINISHED = (Status.RESOLVED, Status.CLOSED)
 DEFAULT_REOPEN_DAYS = 14
+MAX_BATCH = 100  # mails handed over together
 
 
 def ingest(session, actor, data, reopen_days=DEFAULT_REOPEN_DAYS):
@@ -27,6 +28,43 @@ def ingest(session, actor, data, reopen_days=DEFAULT_REOPEN_DAYS):
     the unique index on message_id is the backstop. An answer to a ticket finished more than
     `reopen_days` ago opens a new ticket linked to the old one instead of reopening it.
     """
+    result = _ingest(session, actor, data, reopen_days)
+    session.commit()
+    return result
+
+
+def ingest_many(session, actor, items, reopen_days=DEFAULT_REOPEN_DAYS):
+    """Several mails in one transaction — one commit, one round of events — each in a
+    savepoint of its own, so a mail tickets refuses is answered with its error and the others
+    are stored: one outcome per mail, {"result": …} or {"error": …}, in the order given."""
+    if not isinstance(items, list) or not 1 <= len(items) <= MAX_BATCH:
+        raise InvalidInput("INVALID_INPUT", f"items: 1 to {MAX_BATCH} mails", "items")
+    outcomes, batch = [None] * len(items), logs.current()
+    # the advisory locks taken in one order: two batches never wait for each other in a circle
+    for index in sorted(range(len(items)), key=lambda i: _sort_key(items[i])):
+        logs.use(_correlation(items[index]) or batch)  # each mail's logs and events its own
+        try:
+            with outbox.savepoint(session):
+                outcomes[index] = {"result": _ingest(session, actor, items[index], reopen_days)}
+        except HelpdeskError as error:
+            outcomes[index] = {"error": error.as_dict()}
+    logs.use(batch)
+    session.commit()
+    return outcomes
+
+
+def _correlation(data):
+    raw_mail_id = data.get("raw_mail_id") if isinstance(data, dict) else None
+    return logs.mail_correlation(raw_mail_id) if isinstance(raw_mail_id, int) else None
+
+
+def _sort_key(data):
+    if not isinstance(data, dict):
+        return ""
+    return str(data.get("message_id") or data.get("raw_sha256") or "").strip()
+
+
+def _ingest(session, actor, data, reopen_days):
     payload = parse(InboundMessage, data)
     key = _idempotency_key(payload)
     session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
@@ -34,13 +72,11 @@ def ingest(session, actor, data, reopen_days=DEFAULT_REOPEN_DAYS):
     existing = session.execute(select(Message.id, Message.ticket_id)
                                .where(Message.message_id == key)).first()
     if existing is not None:
-        session.rollback()
         return _result(existing.ticket_id, existing.id, duplicate=True)
     if payload.bounce is not None:
         return _bounced(session, actor, payload, key)
     ticket = _thread(session, payload)
     if payload.auto_reply and ticket is None:
-        session.rollback()
         return _result(None, None, ignored="an automatic reply that answers no ticket")
     customer = customers.find_or_create(session, payload.from_address, payload.from_name)
     parent = None
@@ -55,7 +91,6 @@ def ingest(session, actor, data, reopen_days=DEFAULT_REOPEN_DAYS):
         announce_created(session, ticket, message, customer, ORIGIN_CUSTOMER)
     else:
         customer_wrote_again(session, actor, ticket, message)
-    session.commit()
     log.info("message %s from %s %s ticket %s", message.id, payload.from_address,
              "opened" if created else "added to", ticket.id)
     return _result(ticket.id, message.id, created=created)
@@ -159,7 +194,6 @@ def _bounced(session, actor, payload, key):
     ticket = session.get(Ticket, original.ticket_id) if original is not None \
         else _ticket_of_own_mail(session, payload, original_id)
     if ticket is None:
-        session.rollback()
         return _result(None, None, ignored="a bounce about a mail the help desk did not send")
     recipients = ", ".join(bounce.recipients) or "the recipient"
     note = (f"Delivery to {recipients} {bounce.action or 'failed'}"

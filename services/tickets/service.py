@@ -137,6 +137,12 @@ class TicketsService:
                               int(self.config.get(REOPEN_DAYS, inbound.DEFAULT_REOPEN_DAYS)))
 
     @rpc
+    def ingest_messages(self, actor, items):
+        """Parsed inbound mails in one transaction: one outcome each, {"result"} or {"error"}."""
+        return inbound.ingest_many(self.db, self._actor(actor), items,
+                                   int(self.config.get(REOPEN_DAYS, inbound.DEFAULT_REOPEN_DAYS)))
+
+    @rpc
     def get_ticket(self, actor, ticket_id):
         """The ticket with its full history: messages with their authors, audit log, rating."""
         return lifecycle.full(self.db, self._actor(actor), ticket_id)

@@ -74,13 +74,19 @@ def test_a_hundred_mails_as_ops_see_them(config, db, engine, tmp_path):
         assert value(ingest, "helpdesk_mail_end_to_end_seconds_count") == MAILS
         assert value(ingest, "helpdesk_mail_end_to_end_seconds_sum") > 0
         assert calls(ingest, "ingest", "handle_raw_mail") == MAILS
-        assert calls(metrics["tickets"], "tickets", "ingest_message") == MAILS
+        # the mails go over in batches: every mail in one, one tickets call per batch
+        assert value(ingest, "helpdesk_batch_items_sum", service="ingest",
+                     batch="hand_over") == MAILS
+        assert calls(metrics["tickets"], "tickets", "ingest_messages") == value(
+            ingest, "helpdesk_batch_items_count", service="ingest", batch="hand_over") >= 1
         notify = metrics["notify"]
         assert value(notify, "helpdesk_notify_mails_queued_total", kind="auto_ack") == MAILS
         assert value(notify, "helpdesk_notify_mails_sent_total", kind="auto_ack") == MAILS
         assert calls(notify, "notify", "on_ticket_created") == MAILS
         search = metrics["search"]
         assert calls(search, "search", "on_ticket_created") == MAILS
+        assert value(search, "helpdesk_batch_items_sum", service="search",
+                     batch="refresh") == MAILS
         assert value(search, "helpdesk_search_documents_indexed_total", kind="ticket") == MAILS
         assert value(search, "helpdesk_search_indexing_lag_seconds_count") == MAILS
         assert calls(metrics["escalation"], "escalation", "on_ticket_created") == MAILS

@@ -3,9 +3,11 @@ import socket
 
 import eventlet
 import psycopg2
+from sqlalchemy import text
 from sqlalchemy.engine import make_url
+from sqlalchemy.orm import sessionmaker
 
-from helpdesk.database import green_psycopg
+from helpdesk.database import close, green_psycopg, make_engine
 
 
 def test_a_connection_can_reuse_the_descriptor_of_a_socket_closed_under_a_waiting_greenlet(
@@ -58,3 +60,19 @@ def test_an_action_can_go_out_right_after_a_statement_before_its_answer(database
         assert len(ran_at) == 1
     finally:
         connection.close()
+
+
+def test_a_worker_session_whose_connection_the_server_dropped_closes_quietly(database_url):
+    """PostgreSQL restarting under a worker: closing its session (in the worker's teardown)
+    must not raise, or nameko kills the whole service container."""
+    engine = make_engine(database_url, 2)
+    try:
+        session = sessionmaker(engine)()
+        pid = session.scalar(text("SELECT pg_backend_pid()"))  # a transaction is open
+        with engine.connect() as other:
+            other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        close(session)
+        with engine.connect() as fresh:  # the dropped connection was not returned to the pool
+            assert fresh.scalar(text("SELECT 1")) == 1
+    finally:
+        engine.dispose()

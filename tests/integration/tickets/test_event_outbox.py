@@ -9,7 +9,8 @@ from nameko.events import event_handler
 from nameko.standalone.rpc import ClusterRpcProxy
 from sqlalchemy import select
 
-from helpdesk import contract
+from helpdesk import contract, outbox
+from helpdesk.errors import InvalidInput
 from services.tickets.models import OutboxEvent
 from services.tickets.service import TicketsService
 from tests import fixtures
@@ -64,3 +65,34 @@ def test_the_relay_publishes_an_event_left_unpublished(container_factory, config
     assert wait_for(lambda: Subscriber.received, 15)  # the relay runs every 5 s
     assert Subscriber.received == [{"event_id": "left-behind", "ticket": {"id": 77}}]
     assert wait_for(lambda: outbox_rows(db)[0].published_at is not None, 5)
+
+
+def test_a_savepoint_rolled_back_takes_its_events_with_it(db):
+    """A mail of a batch that tickets refuses is rolled back to its savepoint: its events
+    must not go out with the others' commit."""
+    outbox.record(db, OutboxEvent, contract.TICKET_CREATED, {"ticket": {"id": 1}}, "kept")
+    try:
+        with outbox.savepoint(db):
+            outbox.record(db, OutboxEvent, contract.TICKET_CREATED, {"ticket": {"id": 2}},
+                          "rolled-back")
+            raise InvalidInput("INVALID_INPUT", "refused")
+    except InvalidInput:
+        pass
+    with outbox.savepoint(db):
+        outbox.record(db, OutboxEvent, contract.TICKET_CREATED, {"ticket": {"id": 3}},
+                      "released")
+    db.commit()
+    committed = [event_id for event_id, _, _ in db.info.pop(outbox._COMMITTED, [])]
+    assert committed == ["kept", "released"]
+    assert sorted(row.id for row in outbox_rows(db)) == ["kept", "released"]
+
+
+def test_savepoints_released_in_a_transaction_rolled_back_announce_nothing(db):
+    """PostgreSQL restarting between a batch's savepoints and its COMMIT: none of its events
+    may go out (they did, about tickets that never were)."""
+    for number in (1, 2):
+        with outbox.savepoint(db):
+            outbox.record(db, OutboxEvent, contract.TICKET_CREATED, {"ticket": {"id": number}})
+    db.rollback()
+    assert db.info.pop(outbox._COMMITTED, []) == []
+    assert outbox_rows(db) == []

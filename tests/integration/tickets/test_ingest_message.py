@@ -110,3 +110,25 @@ def test_events_are_published_after_commit(container_factory, config, db, rabbit
         eventlet.sleep(0.05)
     assert [p["ticket"]["id"] for p in received] == [result["ticket_id"]]
     assert received[0]["event_id"]
+
+
+def test_a_batch_answers_each_mail_and_a_refused_one_takes_no_other_down(container_factory,
+                                                                         config, db):
+    fixtures.department(db, "First line", ["support@isp.example"])
+    start_replicas(container_factory, config, 1)
+    batch = [mail("<b1@mail.example>"), mail("<b2@mail.example>", to=["nobody@else.example"]),
+             mail("<b3@mail.example>", in_reply_to="<b1@mail.example>"),
+             mail("<b1@mail.example>")]
+    with ClusterRpcProxy(config) as rpc:
+        outcomes = rpc.tickets.ingest_messages(INGEST, batch)
+    first, refused, answer, again = outcomes
+    assert first["result"]["created_ticket"]
+    assert refused == {"error": {"error": "NO_DEPARTMENT", "field": "to", "message":
+                                 "no department receives mail at any recipient address"}}
+    assert answer["result"]["ticket_id"] == first["result"]["ticket_id"]
+    assert not answer["result"]["created_ticket"]
+    assert again["result"] == {**first["result"], "created_ticket": False, "duplicate": True}
+    assert count_messages(db, "<b1@mail.example>") == 1
+    assert count_messages(db, "<b2@mail.example>") == 0
+    assert count_messages(db, "<b3@mail.example>") == 1
+    assert db.scalar(select(func.count()).select_from(Ticket)) == 1

@@ -1,0 +1,59 @@
+"""The coalescer: what concurrent workers hand in while a batch is applied goes together in
+the next batch, each caller gets its own result, and a failed batch fails each of its callers."""
+import eventlet
+import pytest
+
+from helpdesk.batching import Coalescer
+
+
+def slow_double(calls, seconds=0.05):
+    def apply(items):
+        calls.append(list(items))
+        eventlet.sleep(seconds)
+        return [item * 2 for item in items]
+    return apply
+
+
+def test_a_caller_alone_goes_at_once_with_its_own_item():
+    calls = []
+    assert Coalescer().run(21, slow_double(calls)) == 42
+    assert calls == [[21]]
+
+
+def test_items_that_arrive_during_a_batch_go_together_in_the_next():
+    calls, coalescer = [], Coalescer()
+    pool = eventlet.GreenPool()
+    results = [pool.spawn(coalescer.run, n, slow_double(calls)) for n in range(10)]
+    assert [thread.wait() for thread in results] == [n * 2 for n in range(10)]
+    assert calls == [[0], list(range(1, 10))]
+
+
+def test_a_batch_is_never_larger_than_its_limit():
+    calls, coalescer = [], Coalescer(max_size=4)
+    pool = eventlet.GreenPool()
+    results = [pool.spawn(coalescer.run, n, slow_double(calls)) for n in range(10)]
+    assert [thread.wait() for thread in results] == [n * 2 for n in range(10)]
+    assert sorted(n for call in calls for n in call) == list(range(10))
+    assert max(len(call) for call in calls) == 4
+
+
+def test_a_failed_batch_fails_every_caller_in_it_and_not_the_next():
+    coalescer, calls = Coalescer(), []
+
+    def apply(items):
+        calls.append(list(items))
+        eventlet.sleep(0.05)
+        if 3 in items:
+            raise RuntimeError("tickets is away")
+        return items
+
+    pool = eventlet.GreenPool()
+    first = pool.spawn(coalescer.run, 1, apply)
+    eventlet.sleep(0)
+    failing = [pool.spawn(coalescer.run, n, apply) for n in (2, 3)]
+    for thread in failing:
+        with pytest.raises(RuntimeError, match="tickets is away"):
+            thread.wait()
+    assert first.wait() == 1
+    assert coalescer.run(4, apply) == 4
+    assert calls == [[1], [2, 3], [4]]
