@@ -166,17 +166,25 @@ class PresenceIn(Payload):
     state: Literal["viewing", "typing", "left"]
 
 
+# The caller's name for one request: the same key again (a retry, a redelivered RPC) answers
+# with the message the first one made instead of making another. The API takes it from the
+# Idempotency-Key header too, and gives every request a key of its own when none is sent.
+RequestKey = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+
+
 class ReplyIn(Payload):
     body: Annotated[str, StringConstraints(min_length=1, max_length=MAX_BODY_CHARS)]
     body_html: Body | None = None
     cc: list[Address] | None = None  # None: the Cc's of the customer's last mail
     status: Status | None = None
     attachments: list[AttachmentIn] = []
+    request_key: RequestKey | None = None
 
 
 class NoteIn(Payload):
     body: Annotated[str, StringConstraints(min_length=1, max_length=MAX_BODY_CHARS)]
     attachments: list[AttachmentIn] = []
+    request_key: RequestKey | None = None
 
 
 class TicketPatch(Payload):

@@ -1,4 +1,6 @@
 """The REST API, /api/v1: one blueprint per resource."""
+import uuid
+
 from flask import current_app, request
 
 from gateway.auth import current_actor
@@ -34,6 +36,16 @@ def body():
         raise InvalidInput("INVALID_JSON", "the request body is not valid JSON")
     if not isinstance(data, dict):
         raise InvalidInput("INVALID_JSON", "the request body must be a JSON object")
+    return data
+
+
+def once(data):
+    """The body with the request's key: the client's Idempotency-Key header (its retries make
+    nothing twice), else one of this request's own (a call the broker delivers again after a
+    restart still makes one message). A `request_key` in the body comes first."""
+    if "request_key" not in data:
+        data = {**data, "request_key": request.headers.get("Idempotency-Key")
+                or uuid.uuid4().hex}
     return data
 
 

@@ -168,6 +168,14 @@ QUERY_PARAMETERS = {
     "/statistics/load": ["since", "until", "department_id", "time_zone"],
 }
 
+# Operations a retry must not repeat: the same Idempotency-Key (or request_key in the body)
+# again answers with what the first request made.
+IDEMPOTENT_OPERATIONS = {("post", "/tickets/{ticket_id}/replies"),
+                         ("post", "/tickets/{ticket_id}/notes")}
+IDEMPOTENCY_KEY = {"name": "Idempotency-Key", "in": "header", "required": False,
+                   "schema": {"type": "string", "minLength": 1, "maxLength": 200},
+                   "description": "the client's name for this request: sent again, the same "
+                                  "message is answered and no second one made"}
 PUBLIC_OPERATIONS = {("post", "/auth/login"), ("post", "/auth/logout"), ("post", "/auth/token")}
 ERROR = {"type": "object", "required": ["error", "message"],
          "properties": {"error": {"type": "string"}, "message": {"type": "string"},
@@ -180,6 +188,8 @@ def document():
     for method, path, summary, model, status, response in OPERATIONS:
         operation = {"summary": summary, "parameters": _parameters(path),
                      "responses": _responses(status, response)}
+        if (method, path) in IDEMPOTENT_OPERATIONS:
+            operation["parameters"].append(IDEMPOTENCY_KEY)
         if (method, path) in PUBLIC_OPERATIONS:
             operation["security"] = []  # what one calls to get a token or a session
         if model is not None:

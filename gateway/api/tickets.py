@@ -3,7 +3,7 @@ import base64
 
 from flask import Blueprint, Response, current_app, request
 
-from gateway.api import body, call, number
+from gateway.api import body, call, number, once
 from helpdesk.payloads import PresenceIn, parse
 
 bp = Blueprint("tickets", __name__)
@@ -45,7 +45,7 @@ def update_ticket(ticket_id):
 
 @bp.post("/tickets/<ticket_id>/replies")
 def reply(ticket_id):
-    return call("reply", number(ticket_id, "ticket_id"), body()), 201
+    return call("reply", number(ticket_id, "ticket_id"), once(body())), 201
 
 
 @bp.post("/tickets/<ticket_id>/presence")
@@ -59,7 +59,7 @@ def presence(ticket_id):
 
 @bp.post("/tickets/<ticket_id>/notes")
 def add_note(ticket_id):
-    return call("add_note", number(ticket_id, "ticket_id"), body()), 201
+    return call("add_note", number(ticket_id, "ticket_id"), once(body())), 201
 
 
 @bp.post("/tickets/<ticket_id>/split")

@@ -2,6 +2,8 @@
 SLA, and the agent's actions — reply (canned replies, attachments), internal note, status,
 priority, assignee, department, split, merge. Actions are plain form posts that come back to
 the page; the conversation part is also served alone, for the page to refresh it live."""
+import uuid
+
 import nh3
 from flask import redirect, request, url_for
 from nameko.exceptions import UnknownService
@@ -43,7 +45,8 @@ def conversation(ticket_id):
 @bp.post("/tickets/<int:ticket_id>/reply")
 @agent_required
 def reply(ticket_id):
-    data = {"body": _text("body"), "attachments": uploaded_files()}
+    data = {"body": _text("body"), "attachments": uploaded_files(),
+            "request_key": _request_key()}
     if request.form.get("status") in set(Status):
         data["status"] = request.form["status"]
     call("reply", ticket_id, data)
@@ -53,7 +56,8 @@ def reply(ticket_id):
 @bp.post("/tickets/<int:ticket_id>/note")
 @agent_required
 def note(ticket_id):
-    call("add_note", ticket_id, {"body": _text("body"), "attachments": uploaded_files()})
+    call("add_note", ticket_id, {"body": _text("body"), "attachments": uploaded_files(),
+                                 "request_key": _request_key()})
     return _back(ticket_id)
 
 
@@ -169,6 +173,13 @@ def _text(field):
     if not value:
         raise InvalidInput("EMPTY", _("Write something first."))
     return value
+
+
+def _request_key():
+    """The form's own key (drawn when the page was shown): a form sent twice — a double click,
+    the browser sending it again — makes one message."""
+    key = request.form.get("request_key", "").strip()
+    return key[:200] if key else uuid.uuid4().hex
 
 
 def _back(ticket_id):

@@ -24,6 +24,9 @@ def reply(session, actor, ticket_id, data):
     ticket's first-response time."""
     payload = parse(ReplyIn, data)
     ticket = access.visible_ticket(session, actor, ticket_id, lock=True)
+    made = _made_before(session, actor, ticket, payload.request_key)
+    if made is not None:
+        return made
     customer = session.get(Customer, ticket.customer_id)
     department = departments.get(session, ticket.department_id)
     sender = department.addresses[0].address if department.addresses else ""
@@ -35,7 +38,8 @@ def reply(session, actor, ticket_id, data):
                       subject=contract.tag_subject(f"Re: {ticket.subject}", ticket.id),
                       body_text=payload.body, body_html=payload.body_html,
                       message_id=_new_message_id(ticket.id, sender),
-                      in_reply_to=answered.message_id if answered else None)
+                      in_reply_to=answered.message_id if answered else None,
+                      request_key=_request_key(actor, payload.request_key))
     add_message(session, message, payload.attachments)
     now = datetime.now(timezone.utc)
     changes = {"status": str(payload.status or Status.OPEN)}
@@ -52,9 +56,13 @@ def note(session, actor, ticket_id, data):
     """An internal note: seen by agents only, never mailed."""
     payload = parse(NoteIn, data)
     ticket = access.visible_ticket(session, actor, ticket_id, lock=True)
+    made = _made_before(session, actor, ticket, payload.request_key)
+    if made is not None:
+        return made
     message = Message(ticket_id=ticket.id, direction=Direction.INTERNAL,
                       author_agent_id=actor.agent_id, subject=ticket.subject,
-                      body_text=payload.body)
+                      body_text=payload.body,
+                      request_key=_request_key(actor, payload.request_key))
     add_message(session, message, payload.attachments)
     ticket.updated_at = datetime.now(timezone.utc)
     announce_message(session, ticket, message)
@@ -128,6 +136,31 @@ def attachment(session, actor, attachment_id):
         raise NotFound("ATTACHMENT_NOT_FOUND", f"attachment {attachment_id} does not exist")
     content = session.get(Blob, row.sha256).content
     return {**serialise.attachment(row), "content_base64": base64.b64encode(content).decode()}
+
+
+def _request_key(actor, key):
+    """What is stored of a request's key: a digest with the agent in it, so one agent's keys
+    never meet another's."""
+    if key is None:
+        return None
+    return hashlib.sha256(f"{actor.agent_id}\n{key}".encode()).hexdigest()
+
+
+def _made_before(session, actor, ticket, key):
+    """The message a request with this key made already (serialised as it was answered), or
+    None. The ticket's row lock makes two such requests at once wait for each other."""
+    if key is None:
+        return None
+    message = session.scalar(select(Message).where(
+        Message.request_key == _request_key(actor, key)))
+    if message is None:
+        return None
+    if message.ticket_id != ticket.id:
+        raise Conflict("REQUEST_KEY_REUSED", "this request key already made a message on "
+                       f"ticket {message.ticket_id}", "request_key")
+    answer = serialise.message(message, author_of(session, message))
+    session.rollback()  # nothing to change: let go of the ticket's lock
+    return answer
 
 
 def add_message(session, message, attachments):

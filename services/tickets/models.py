@@ -156,6 +156,9 @@ class Message(Base):
     delivery_status: Mapped[str | None] = mapped_column(String(16))
     # The mail as received, kept by ingest ("show original").
     raw_mail_id: Mapped[int | None] = mapped_column(BigInteger)
+    # An agent's message: a digest of the agent and the request's key (conversation.py), so
+    # the same request twice makes one message.
+    request_key: Mapped[str | None] = mapped_column(String(64), unique=True)
     attachments: Mapped[list["Attachment"]] = relationship(lazy="selectin",
                                                            order_by="Attachment.id")
     __table_args__ = (

@@ -172,3 +172,38 @@ def test_rating_only_for_resolved_tickets(client, admin):
                  {"score": 4, "comment": "ok"})
     assert rated.status_code == 201
     assert get(client, f"/tickets/{ticket['id']}", admin["token"]).json["rating"]["score"] == 4
+
+
+def test_a_reply_or_note_sent_again_with_its_idempotency_key_is_made_once(client, admin, db):
+    """A client retrying after a timeout must not mail the customer twice."""
+    dept = post(client, "/departments", admin["token"], {"name": "Support"}).json
+    _, ivan = make_agent(client, admin, "Иван", "ivan@isp.example", [dept["id"]])
+    _, olga = make_agent(client, admin, "Ольга", "olga@isp.example", [dept["id"]])
+    ticket_id = post(client, "/tickets", ivan, {
+        "subject": "Нет интернета", "body": "Звонок", "department_id": dept["id"],
+        "customer": {"email": "c@mail.example"}}).json["id"]
+    other_id = post(client, "/tickets", ivan, {
+        "subject": "Медленно", "body": "Звонок", "department_id": dept["id"],
+        "customer": {"email": "d@mail.example"}}).json["id"]
+
+    def send(kind, token, key, ticket=ticket_id, text="Проверяем линию"):
+        return client.post(f"/api/v1/tickets/{ticket}/{kind}", json={"body": text},
+                           headers={"Authorization": f"Bearer {token}",
+                                    "Idempotency-Key": key})
+
+    first = send("replies", ivan, "k-1")
+    again = send("replies", ivan, "k-1", text="the retry's text does not matter")
+    assert first.status_code == again.status_code == 201
+    assert again.json == first.json
+    assert send("replies", olga, "k-1").json["id"] != first.json["id"]  # her keys are hers
+    assert send("notes", ivan, "k-2").json == send("notes", ivan, "k-2").json
+    assert send("replies", ivan, "no-key-twice").status_code == 201
+    reused = send("replies", ivan, "k-1", ticket=other_id)
+    assert reused.status_code == 409 and reused.json["field"] == "request_key"
+    assert send("replies", ivan, "x" * 201).json["field"] == "request_key"
+    directions = db.scalars(select(Message.direction).where(Message.ticket_id == ticket_id)
+                            .order_by(Message.id)).all()
+    assert directions == ["inbound", "outbound", "outbound", "internal", "outbound"]
+    plain = [client.post(f"/api/v1/tickets/{ticket_id}/replies", json={"body": "Без ключа"},
+                         headers={"Authorization": f"Bearer {ivan}"}) for _ in range(2)]
+    assert plain[0].json["id"] != plain[1].json["id"]  # no key: two requests, two replies
