@@ -36,9 +36,18 @@ class Relay:
         wait_for_port(self.port, self.process, self.log)
         return self
 
-    def stop(self):
+    def stop(self, gracefully=False):
+        """Kill the relay (a crash), or `gracefully` shut it down as a mail server does:
+        the transactions under way answered, new ones refused with 421."""
         if self.process is not None:
-            self.process.kill()
+            if gracefully:
+                self.process.terminate()
+                try:
+                    self.process.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    self.process.kill()
+            else:
+                self.process.kill()
             self.process.wait()
             self.process = None
             self.log.close()

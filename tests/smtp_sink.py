@@ -3,10 +3,15 @@
 requires STARTTLS (with that certificate) and a login before it takes any mail.
 aiosmtpd in its own process; every accepted mail is written to DIRECTORY as one file (the raw
 bytes exactly as received). Recipients whose local part starts with "reject" are refused
-with 550, those starting with "later" with 451, as a real relay would."""
-import asyncio
+with 550, those starting with "later" with 451, as a real relay would.
+SIGTERM stops it as a mail server shuts down: no new connections or transactions (421), the
+transactions under way finished and answered, then every connection closed. (SIGKILL is a
+crash: a mail whose end of DATA was on its way may or may not have been kept.)"""
+import signal
 import ssl
 import sys
+import threading
+import time
 import uuid
 from pathlib import Path
 
@@ -18,6 +23,20 @@ class Sink:
     def __init__(self, directory):
         self.directory = Path(directory)
         self.directory.mkdir(parents=True, exist_ok=True)
+        self.stopping = False
+        self.transactions = set()  # the sessions between MAIL and the answer to DATA
+
+    async def handle_MAIL(self, server, session, envelope, address, mail_options):
+        if self.stopping:
+            return "421 4.3.2 Shutting down; try again later"
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        self.transactions.add(session)
+        return "250 OK"
+
+    async def handle_RSET(self, server, session, envelope):
+        self.transactions.discard(session)
+        return "250 OK"
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         local = address.partition("@")[0].lower()
@@ -33,7 +52,13 @@ class Sink:
         temporary = self.directory / f".{name}.tmp"
         temporary.write_bytes(envelope.original_content or envelope.content)
         temporary.rename(self.directory / f"{name}.eml")  # whole files only, for the reader
+        self.transactions.discard(session)
         return "250 2.0.0 Queued"
+
+    def wait_for_transactions(self, seconds):
+        deadline = time.monotonic() + seconds
+        while self.transactions and time.monotonic() < deadline:
+            time.sleep(0.02)
 
 
 def login_checker(user, password):
@@ -51,11 +76,18 @@ def main(port, directory, cert=None, key=None, user=None, password=None):
         context.load_cert_chain(cert, key)
         secure = {"tls_context": context, "require_starttls": True, "auth_required": True,
                   "authenticator": login_checker(user, password)}
-    controller = Controller(Sink(directory), hostname="127.0.0.1", port=port, **secure)
+    sink = Sink(directory)
+    controller = Controller(sink, hostname="127.0.0.1", port=port, **secure)
     controller.start()
+    terminated = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: terminated.set())
     print("listening", flush=True)
     try:
-        asyncio.new_event_loop().run_forever()
+        while not terminated.wait(0.2):
+            pass
+        sink.stopping = True
+        controller.loop.call_soon_threadsafe(controller.server.close)
+        sink.wait_for_transactions(10)
     finally:
         controller.stop()
 

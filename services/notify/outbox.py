@@ -38,13 +38,22 @@ def sent_recently(session, kind, recipient, within=timedelta(hours=1)):
         OutboxMail.created_at > now() - within))
 
 
-def claim(connection):
-    """The next due mail, locked for this sender's transaction; None when nothing is due."""
-    return connection.execute(
-        select(OutboxMail.__table__).where(OutboxMail.status == "queued",
-                                           OutboxMail.next_attempt_at <= now())
-        .order_by(OutboxMail.next_attempt_at, OutboxMail.id).limit(1)
-        .with_for_update(skip_locked=True)).first()
+def claim(connection, passing_over=()):
+    """The next due mail, locked for this sender's transaction; None when nothing is due.
+    `passing_over`: ids of mails not to take (the relay has them already)."""
+    query = select(OutboxMail.__table__).where(OutboxMail.status == "queued",
+                                               OutboxMail.next_attempt_at <= now())
+    if passing_over:
+        query = query.where(OutboxMail.id.not_in(list(passing_over)))
+    return connection.execute(query.order_by(OutboxMail.next_attempt_at, OutboxMail.id)
+                              .limit(1).with_for_update(skip_locked=True)).first()
+
+
+def lock_unsettled(connection, outbox_id):
+    """Lock the mail's row; whether it still waits for its outcome (queued or committing)."""
+    status = connection.scalar(select(OutboxMail.status).where(OutboxMail.id == outbox_id)
+                               .with_for_update())
+    return status in ("queued", "committing")
 
 
 def mark_committing(connection, outbox_id):

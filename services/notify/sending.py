@@ -14,6 +14,14 @@ One mail, one sender:
    the commit's round trip and eventlet's scheduling made that gap milliseconds long.)
 4. The relay's answer settles the row: sent, retried (4xx), failed (5xx). A sender that died
    in step 4 leaves a `committing` row, which `settle_in_doubt` later counts as sent.
+If it is the database that fails the COMMIT of step 3 once the end of DATA is out (PostgreSQL
+restarting), the relay has the mail but the row is still `queued`: the sender reads the
+relay's answer all the same and keeps it in `handed_over` — the process's senders pass over
+that row — until the database takes it (`record_handed_over`); so too the relay's answer
+when the database fails after step 3. (Sending it again, as the row alone says, delivered it
+twice in the chaos test. A notify replica other than this one could still take the row if it
+came to it before the database is back and this one recorded it: run notify as one process,
+or accept that rare second copy.)
 """
 import logging
 from datetime import timedelta
@@ -21,6 +29,7 @@ from datetime import timedelta
 import eventlet
 from eventlet.event import Event
 from nameko.extensions import DependencyProvider
+from sqlalchemy.exc import DBAPIError
 
 from helpdesk import config as settings
 from helpdesk import database
@@ -40,6 +49,7 @@ class Postman(DependencyProvider):
         self.senders_running, self.housekeeper = [], None
         self.stopping = False
         self.new_mail = Event()
+        self.handed_over = {}  # outbox id -> (row, outcome) the database has still to record
 
     def setup(self):
         green_psycopg()
@@ -63,6 +73,7 @@ class Postman(DependencyProvider):
         with eventlet.Timeout(STOP_GRACE_SECONDS, False):
             for thread in self.senders_running:
                 thread.wait()
+            self._record_handed_over()
         self.kill()
 
     def kill(self):
@@ -83,8 +94,10 @@ class Postman(DependencyProvider):
         try:
             while not self.stopping:
                 try:
+                    record_handed_over(self.engine, self.handed_over, self.max_delay,
+                                       self.give_up)
                     handled = deliver_one(self.engine, transport, self.max_delay,
-                                          self.give_up)
+                                          self.give_up, self.handed_over)
                 except Exception:  # the database is away: wait and try again
                     log.exception("sending from the outbox failed; trying again shortly")
                     handled = False
@@ -113,6 +126,13 @@ class Postman(DependencyProvider):
             except Exception:
                 log.exception("looking after the outbox failed")
 
+    def _record_handed_over(self):
+        try:
+            record_handed_over(self.engine, self.handed_over, self.max_delay, self.give_up)
+        except Exception:
+            log.exception("the outcome of %d mail(s) the relay took could not be recorded; "
+                          "they may go out again", len(self.handed_over))
+
     def _settle(self):
         with self.engine.begin() as connection:
             settled = outbox.settle_in_doubt(connection)
@@ -121,49 +141,98 @@ class Postman(DependencyProvider):
                         "(their sender stopped at the end of DATA)", settled)
 
 
-def deliver_one(engine, transport, max_delay, give_up):
+def deliver_one(engine, transport, max_delay, give_up, handed_over=None):
     """Send the next due mail; False when none is due. A mail that cannot be delivered (or
     recipients the relay refused) is announced as notify.delivery_failed, through the event
-    outbox in the same transaction."""
+    outbox in the same transaction. `handed_over` ({outbox id: (row, outcome)}, shared by a
+    process's senders) takes the mails the relay got while the database lost their row's
+    commit; they are not claimed again (see record_handed_over)."""
+    handed_over = {} if handed_over is None else handed_over
     with engine.connect() as connection:
         transaction = connection.begin()
-        row = outbox.claim(connection)
+        row = outbox.claim(connection, passing_over=handed_over)
         if row is None:
             transaction.rollback()
             return False
-        committed = []
+        committed, lost = [], []
 
         def commit_then(end_data):
             """Commit the row as `committing`, with `end_data` written the moment the COMMIT
             is on the wire (or right after the commit, without eventlet's wait callback)."""
             outbox.mark_committing(connection, row.id)
             dbapi_connection = connection.connection.dbapi_connection
-            database.when_sent(dbapi_connection, end_data)
+            ended = []
+            database.when_sent(dbapi_connection, lambda: ended.append(end_data()))
             try:
                 transaction.commit()
+            except Exception as error:
+                if not any(ended):
+                    raise  # the end of DATA never went out: the relay drops the mail
+                lost.append(error)  # it did: the relay has the mail, whatever the database
+                return
             finally:
                 database.forget_sent(dbapi_connection)
             committed.append(True)
             end_data()  # a no-op when the wait callback already ran it
 
-        outcome, code, detail, refused = _attempt(transport, row, commit_then)
-        if committed:
-            transaction = connection.begin()
-        if outcome == "sent":
-            outbox.mark_sent(connection, row, detail=detail)
-        elif outcome == "unconfirmed":
-            outbox.mark_sent(connection, row, unconfirmed=True, detail=detail)
-        elif outcome == "retry":
-            outcome = outbox.retry_later(connection, row, code, detail, max_delay, give_up)
+        outcome = _attempt(transport, row, commit_then)
+        if committed or lost:  # the end of DATA went out: its outcome is recorded, now or later
+            settled = _record_handed(connection, row, outcome, max_delay, give_up, lost,
+                                     handed_over)
         else:
-            outbox.mark_failed(connection, row, code, detail)
-        if outcome == "failed":
-            outbox.announce_failure(connection, row, list(row.recipients), code, detail)
-        elif refused:
-            outbox.announce_failure(connection, row, list(refused), code, detail)
-        transaction.commit()
-    metrics.settled(row.kind, outcome)
+            settled = _record_outcome(connection, row, outcome, max_delay, give_up)
+            transaction.commit()
+    if settled:
+        metrics.settled(row.kind, settled)
     return True
+
+
+def _record_handed(connection, row, outcome, max_delay, give_up, lost, handed_over):
+    """Record the relay's answer about a mail whose end of DATA went out; None when the
+    database cannot take it now (a relay's 4xx must not become `sent` by settle_in_doubt,
+    nor a mail the relay has go out again): it waits in `handed_over`."""
+    if not lost:
+        try:
+            with connection.begin():
+                return _record_outcome(connection, row, outcome, max_delay, give_up)
+        except DBAPIError as error:
+            lost.append(error)
+    handed_over[row.id] = (row, outcome)
+    log.warning("outbox %s: the relay has the mail, but the database could not record it "
+                "(%s); recorded once it answers", row.id, lost[0])
+    return None
+
+
+def record_handed_over(engine, handed_over, max_delay, give_up):
+    """Record the outcome of the mails the relay took while the database lost their commit
+    (raises while the database is still away); a row settled meanwhile stays as it is."""
+    for outbox_id, (row, outcome) in list(handed_over.items()):
+        with engine.begin() as connection:
+            settled = outbox.lock_unsettled(connection, outbox_id) and \
+                _record_outcome(connection, row, outcome, max_delay, give_up)
+        handed_over.pop(outbox_id, None)
+        if settled:
+            metrics.settled(row.kind, settled)
+            log.warning("outbox %s: recorded as %s after the database came back", outbox_id,
+                        settled)
+
+
+def _record_outcome(connection, row, outcome, max_delay, give_up):
+    """Record the outcome of an attempt; returns how the mail stands (sent, retry, failed)."""
+    outcome, code, detail, refused = outcome
+    if outcome == "sent":
+        outbox.mark_sent(connection, row, detail=detail)
+    elif outcome == "unconfirmed":
+        outbox.mark_sent(connection, row, unconfirmed=True, detail=detail)
+    elif outcome == "retry":
+        outcome = outbox.retry_later(connection, row, code, detail, max_delay, give_up)
+    else:
+        outbox.mark_failed(connection, row, code, detail)
+    if outcome == "failed":
+        outbox.announce_failure(connection, row, list(row.recipients), code, detail)
+    elif refused:
+        outbox.announce_failure(connection, row, list(refused), code, detail)
+    return outcome
 
 
 def _attempt(transport, row, commit_then):

@@ -1,7 +1,8 @@
 """Where mail goes: an SMTP relay, or — when none is configured, the embedded default — a
 local Maildir. A transport sends one outbox row and raises TemporaryFailure, PermanentFailure
-or InDoubt. An SMTP relay hands `commit_then` the write of the end of DATA, so the outbox's
-commit and that write go out together (see sending.py)."""
+or InDoubt. An SMTP relay hands `commit_then` the write of the end of DATA (which returns
+whether it went out), so the outbox's commit and that write go out together (see
+sending.py)."""
 import hashlib
 import os
 import re
@@ -76,13 +77,13 @@ class SmtpRelay:
         ending = {}
 
         def end_data():
-            if ending:
-                return
-            try:
-                smtp.send(b".\r\n")
-                ending["written"] = True
-            except (OSError, smtplib.SMTPException) as error:
-                ending["error"] = error
+            if not ending:
+                try:
+                    smtp.send(b".\r\n")
+                    ending["written"] = True
+                except (OSError, smtplib.SMTPException) as error:
+                    ending["error"] = error
+            return "written" in ending
 
         try:
             commit_then(end_data)
