@@ -27,7 +27,8 @@ from sqlalchemy.orm import Session
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.ingest_smtp import throwaway_database  # noqa: E402
+from bench.common import (percentile, throwaway_database, throwaway_vhost,  # noqa: E402
+                          wait_until_quiet)
 from helpdesk import config as settings  # noqa: E402
 from helpdesk import event_queues  # noqa: E402
 from helpdesk.cli import wait_healthy  # noqa: E402
@@ -95,11 +96,6 @@ def run_rate(api, token, department, ids, rate, seconds, clients):
     return results, errors
 
 
-def percentile(values, share):
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(len(ordered) * share))] if ordered else 0.0
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rates", type=int, nargs="+", default=[50, 100, 200, 300])
@@ -108,20 +104,24 @@ def main():
     parser.add_argument("--clients", type=int, default=64)
     args = parser.parse_args()
     config = settings.load()
-    url, drop = throwaway_database(config[settings.DATABASE_URL])
+    url, drop_database = throwaway_database(config[settings.DATABASE_URL])
+    vhost, drop_vhost = throwaway_vhost(config[settings.RABBIT_MANAGEMENT_URL])
+    amqp_uri = config[settings.AMQP_URI].rstrip("/") + "/" + vhost
     gateway = free_port()
     outbound = tempfile.mkdtemp(prefix="helpdesk-bench-mail-")
-    env = {**os.environ, "DATABASE_URL": url, "AMQP_URI": config[settings.AMQP_URI],
+    env = {**os.environ, "DATABASE_URL": url, "AMQP_URI": amqp_uri,
            "GATEWAY_ADDRESS": f"127.0.0.1:{gateway}", "OUTBOUND_MAILDIR": outbound,
            "SMTP_RELAY_HOST": "", "LOG_LEVEL": "WARNING"}
-    event_queues.declare_all({**config, "DATABASE_URL": url})
+    event_queues.declare_all({**config, "DATABASE_URL": url, "AMQP_URI": amqp_uri})
     processes = [subprocess.Popen([sys.executable, "-m", "helpdesk.runner", name], env=env)
                  for name in ("tickets", "search", "notify", "gateway")]
     lines = []
     try:
         wait_healthy(f"http://127.0.0.1:{gateway}", processes, seconds=60)
         token, department, ids = seed(url, args.tickets)
-        time.sleep(8)  # the tickets' events reach search (the outbox relay runs every 5 s)
+        time.sleep(8)  # the tickets' events reach their queues (the outbox relay: every 5 s)
+        # indexing and acknowledging the seeded tickets is not the agents' workload
+        wait_until_quiet(config[settings.RABBIT_MANAGEMENT_URL], vhost)
         api = f"http://127.0.0.1:{gateway}/api/v1"
         run_rate(api, token, department, ids, 20, 3, args.clients)  # warm-up, not counted
         knee = None
@@ -147,7 +147,8 @@ def main():
             process.terminate()
         for process in processes:
             process.wait(timeout=30)
-        drop()
+        drop_vhost()
+        drop_database()
     with (ROOT / "bench" / "RESULTS.md").open("a") as results:
         results.write(f"\n## API under a mixed agent workload — {datetime.now():%Y-%m-%d} on "
                       f"{platform.node()} ({len(os.sched_getaffinity(0))} cores; gateway, "

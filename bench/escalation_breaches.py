@@ -19,12 +19,10 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
 from collections import Counter
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-import requests
 from kombu import Connection, Exchange, Queue
 from sqlalchemy import text
 from sqlalchemy.orm import Session
@@ -32,7 +30,7 @@ from sqlalchemy.orm import Session
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.ingest_smtp import throwaway_database  # noqa: E402
+from bench.common import percentile, throwaway_database, throwaway_vhost  # noqa: E402
 from helpdesk import config as settings, contract, event_queues  # noqa: E402
 from helpdesk.database import make_engine  # noqa: E402
 from services.tickets import agents, departments  # noqa: E402
@@ -41,14 +39,6 @@ from tests.relay import Relay  # noqa: E402
 
 MANAGER = "boss@isp.example"
 ADMIN, INGEST = contract.system("bench"), contract.system("ingest")
-
-
-def throwaway_vhost(management_url):
-    name = f"helpdesk-bench-{uuid.uuid4().hex[:8]}"
-    requests.put(f"{management_url}/api/vhosts/{name}", timeout=10).raise_for_status()
-    requests.put(f"{management_url}/api/permissions/{name}/guest", timeout=10,
-                 json={"configure": ".*", "write": ".*", "read": ".*"}).raise_for_status()
-    return name, lambda: requests.delete(f"{management_url}/api/vhosts/{name}", timeout=30)
 
 
 class BreachCounter(threading.Thread):
@@ -81,9 +71,6 @@ class BreachCounter(threading.Thread):
         message.ack()
 
 
-def percentile(values, share):
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(share * len(ordered)))] if ordered else float("nan")
 
 
 def setup_desk(engine):

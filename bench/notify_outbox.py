@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.ingest_smtp import throwaway_database  # noqa: E402
+from bench.common import throwaway_database  # noqa: E402
 from helpdesk import config as settings  # noqa: E402
 from helpdesk.database import make_engine  # noqa: E402
 from services.notify import outbox  # noqa: E402

@@ -22,7 +22,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.ingest_smtp import throwaway_database  # noqa: E402
+from bench.common import throwaway_database  # noqa: E402
 from helpdesk import config as settings  # noqa: E402
 from helpdesk.database import make_engine  # noqa: E402
 from services.search.backends.postgres import PostgresBackend  # noqa: E402

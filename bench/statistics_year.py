@@ -22,7 +22,7 @@ sys.path.insert(0, str(ROOT))
 from sqlalchemy import text  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
-from bench.ingest_smtp import throwaway_database  # noqa: E402
+from bench.common import throwaway_database  # noqa: E402
 from helpdesk import config as settings  # noqa: E402
 from helpdesk.database import make_engine  # noqa: E402
 from services.tickets import access, statistics  # noqa: E402

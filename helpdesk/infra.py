@@ -152,7 +152,7 @@ def _os_user():
 
 # --- Running commands ---------------------------------------------------------------------
 
-def _run(command, timeout, *, input=None, env=None, cwd=None, check=True):
+def run_command(command, timeout, *, input=None, env=None, cwd=None, check=True):
     """Run a command to completion within `timeout` seconds; return (returncode, stdout).
 
     Output goes to temporary files, not pipes: daemon starters (pg_ctlcluster,
@@ -239,7 +239,7 @@ def _require_root(action):
 _apt_updated = []  # `apt-get update` once per process, even when both servers are installed
 
 
-def _apt_install(package, say):
+def apt_install(package, say):
     if not _installed("apt-get"):
         raise InfrastructureUnavailable(
             f"{package} is not installed and this is not a Debian-like system (no apt-get); "
@@ -247,11 +247,11 @@ def _apt_install(package, say):
     _require_root(f"Installing {package}")
     if not _apt_updated:
         say("helpdesk: updating the Debian package lists (apt-get update)")
-        _run(["apt-get", "update", "-q"], timeout=300, env=APT_ENV)
+        run_command(["apt-get", "update", "-q"], timeout=300, env=APT_ENV)
         _apt_updated.append(True)
     say(f"helpdesk: installing {package} from Debian packages (apt-get install -y {package})")
     # Waiting for the dpkg lock, rather than failing, covers an unattended upgrade at boot.
-    _run(["apt-get", "install", "-y", "-q", "-o", "DPkg::Lock::Timeout=120", package],
+    run_command(["apt-get", "install", "-y", "-q", "-o", "DPkg::Lock::Timeout=120", package],
          timeout=900, env=APT_ENV)
 
 
@@ -259,7 +259,7 @@ def ensure_program(path, package, say=print):
     """Install the Debian package that provides `path` when it is missing (the browser the
     web tests drive, say)."""
     if not os.path.exists(path):
-        _apt_install(package, say)
+        apt_install(package, say)
 
 
 # --- PostgreSQL ---------------------------------------------------------------------------
@@ -329,7 +329,7 @@ def ensure_postgres(database_url, say=print):
 
 def _provide_local_postgres(target, say):
     if not _postgres_installed():
-        _apt_install("postgresql", say)
+        apt_install("postgresql", say)
     cluster = _cluster_on_port(target.port, say)
     if not cluster.running:
         _start_cluster(cluster, target, say)
@@ -345,7 +345,7 @@ def _start_cluster(cluster, target, say):
     say(f"helpdesk: starting PostgreSQL cluster {cluster.version}/{cluster.name}")
     try:
         # --skip-systemctl-redirect: the same command works with and without systemd.
-        _run(["pg_ctlcluster", "--skip-systemctl-redirect", cluster.version, cluster.name,
+        run_command(["pg_ctlcluster", "--skip-systemctl-redirect", cluster.version, cluster.name,
               "start"], timeout=POSTGRES_START_SECONDS + 30)
     except InfrastructureUnavailable:
         # `helpdesk up` and `helpdesk test` started together race to start it; the loser's
@@ -368,7 +368,7 @@ def _installed_versions():
 def _cluster_on_port(port, say):
     """The cluster configured for the URL's port, created if there is no cluster at all. An
     existing cluster on another port is someone's setup: we say so rather than move it."""
-    _, listing = _run(["pg_lsclusters", "--no-header"], timeout=30)
+    _, listing = run_command(["pg_lsclusters", "--no-header"], timeout=30)
     clusters = parse_clusters(listing)
     for cluster in clusters:
         if cluster.port == port:
@@ -384,7 +384,7 @@ def _cluster_on_port(port, say):
     version = versions[-1]
     _require_root("Creating a PostgreSQL cluster")
     say(f"helpdesk: creating PostgreSQL cluster {version}/main on port {port}")
-    _run(["pg_createcluster", "--port", str(port), version, "main"], timeout=120, env=UTF8_ENV)
+    run_command(["pg_createcluster", "--port", str(port), version, "main"], timeout=120, env=UTF8_ENV)
     return Cluster(version, "main", port, "down", "postgres")
 
 
@@ -424,7 +424,7 @@ def _create_role_and_database(cluster, target, say):
     script = "\n".join([psql_set("role", target.user), psql_set("password", target.password),
                         psql_set("db", target.dbname), ROLE_AND_DATABASE_SQL])
     # cwd="/": psql as the postgres user complains when it cannot enter our directory.
-    _, output = _run(["runuser", "-u", cluster.owner, "--", "psql", "--cluster",
+    _, output = run_command(["runuser", "-u", cluster.owner, "--", "psql", "--cluster",
                       f"{cluster.version}/{cluster.name}", "-X", "-v", "ON_ERROR_STOP=1",
                       "-d", "postgres"], timeout=60, input=script, cwd="/")
     if "CREATE ROLE" in output:
@@ -489,7 +489,7 @@ def ensure_rabbitmq(amqp_uri, management_url, say=print):
 
 def _provide_local_rabbitmq(amqp_uri, broker, management, say):
     if not _installed("rabbitmq-server", "rabbitmqctl", "rabbitmq-plugins"):
-        _apt_install("rabbitmq-server", say)
+        apt_install("rabbitmq-server", say)
     if not port_open(broker):
         if _rabbit_node_running():
             _wait_for_booted_node(broker)
@@ -503,20 +503,20 @@ def _provide_local_rabbitmq(amqp_uri, broker, management, say):
         _require_root("Enabling RabbitMQ's management plugin")
         say("helpdesk: enabling RabbitMQ's management plugin (rabbitmq-plugins enable "
             "rabbitmq_management)")
-        _run(["rabbitmq-plugins", "enable", "rabbitmq_management"], timeout=120, cwd="/")
+        run_command(["rabbitmq-plugins", "enable", "rabbitmq_management"], timeout=120, cwd="/")
         _wait_for_port(management.endpoint, "the management API")
     _wait_for_login(lambda: management_problem(management), "the management API")
 
 
 def _rabbit_node_running():
-    returncode, _ = _run(["rabbitmqctl", "-q", "ping"], timeout=60, cwd="/", check=False)
+    returncode, _ = run_command(["rabbitmqctl", "-q", "ping"], timeout=60, cwd="/", check=False)
     return returncode == 0
 
 
 def _wait_for_booted_node(broker):
     """A node that runs without its AMQP port is booting (e.g. started by the package), or
     listens elsewhere; await_startup tells the two apart without waiting out a timeout."""
-    _run(["rabbitmqctl", "await_startup", "--timeout", str(RABBITMQ_START_SECONDS)],
+    run_command(["rabbitmqctl", "await_startup", "--timeout", str(RABBITMQ_START_SECONDS)],
          timeout=RABBITMQ_START_SECONDS + 30, cwd="/")
     if not port_open(broker):
         raise InfrastructureUnavailable(
@@ -529,9 +529,9 @@ def _start_rabbit(say):
     say("helpdesk: starting RabbitMQ (rabbitmq-server -detached) with its management plugin")
     # Enabled before the start (--offline writes the plugins file), so that the node comes up
     # with the API instead of restarting it; tests make a throwaway vhost per test through it.
-    _run(["rabbitmq-plugins", "enable", "--offline", "rabbitmq_management"], timeout=120,
+    run_command(["rabbitmq-plugins", "enable", "--offline", "rabbitmq_management"], timeout=120,
          cwd="/")
-    _run(["rabbitmq-server", "-detached"], timeout=60, cwd="/")
+    run_command(["rabbitmq-server", "-detached"], timeout=60, cwd="/")
 
 
 def _wait_for_port(endpoint, what):

@@ -164,7 +164,7 @@ def _local_cluster_as_superuser():
 def test_psql_set_round_trips_through_real_psql():
     value = "p'w\\x \"q\" é :x $1 \\gexec"
     script = infra.psql_set("v", value) + "\nSELECT encode(convert_to(:'v', 'UTF8'), 'hex');\n"
-    _, output = infra._run(["runuser", "-u", "postgres", "--", "psql", "-X", "-A", "-t",
+    _, output = infra.run_command(["runuser", "-u", "postgres", "--", "psql", "-X", "-A", "-t",
                             "-v", "ON_ERROR_STOP=1", "-d", "postgres"],
                            timeout=20, input=script, cwd="/")
     assert binascii.unhexlify(output.strip()).decode() == value
@@ -173,29 +173,29 @@ def test_psql_set_round_trips_through_real_psql():
 # --- Running commands -----------------------------------------------------------------------
 
 def test_run_returns_the_output():
-    assert infra._run(["sh", "-c", "echo hello"], timeout=10) == (0, "hello\n")
+    assert infra.run_command(["sh", "-c", "echo hello"], timeout=10) == (0, "hello\n")
 
 
 def test_run_passes_input():
-    assert infra._run(["cat"], timeout=10, input="abc")[1] == "abc"
+    assert infra.run_command(["cat"], timeout=10, input="abc")[1] == "abc"
 
 
 def test_run_failure_names_the_command_and_its_stderr():
     with pytest.raises(InfrastructureUnavailable) as error:
-        infra._run(["sh", "-c", "echo noise; echo it broke >&2; exit 3"], timeout=10)
+        infra.run_command(["sh", "-c", "echo noise; echo it broke >&2; exit 3"], timeout=10)
     assert "`sh -c echo noise; echo it broke >&2; exit 3`" in str(error.value)
     assert "exit status 3" in str(error.value)
     assert str(error.value).endswith("it broke")
 
 
 def test_run_without_check_returns_the_status():
-    assert infra._run(["sh", "-c", "exit 4"], timeout=10, check=False)[0] == 4
+    assert infra.run_command(["sh", "-c", "exit 4"], timeout=10, check=False)[0] == 4
 
 
 def test_run_gives_up_after_the_timeout():
     started = time.monotonic()
     with pytest.raises(InfrastructureUnavailable, match="did not finish within 1 s"):
-        infra._run(["sleep", "30"], timeout=1)
+        infra.run_command(["sleep", "30"], timeout=1)
     assert time.monotonic() - started < 10
 
 
@@ -203,13 +203,13 @@ def test_run_does_not_wait_for_a_daemon_the_command_leaves_behind():
     # What pg_ctlcluster start and rabbitmq-server -detached do: exit, leaving a child that
     # still has the command's stdout and stderr.
     started = time.monotonic()
-    assert infra._run(["sh", "-c", "sleep 20 & echo started"], timeout=15)[1] == "started\n"
+    assert infra.run_command(["sh", "-c", "sleep 20 & echo started"], timeout=15)[1] == "started\n"
     assert time.monotonic() - started < 5
 
 
 def test_run_of_a_missing_command():
     with pytest.raises(InfrastructureUnavailable, match="could not run `no-such-command-x`"):
-        infra._run(["no-such-command-x"], timeout=5)
+        infra.run_command(["no-such-command-x"], timeout=5)
 
 
 def test_port_open():
