@@ -2,11 +2,12 @@
 import hashlib
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from helpdesk.contract import Role
 from helpdesk.errors import Forbidden, InvalidInput, NotFound, Unauthorized
-from services.tickets.models import Agent, ApiToken, Department, Ticket
+from helpdesk.payloads import MAX_ID
+from services.tickets.models import Agent, ApiToken, Department, Ticket, agent_departments
 
 
 @dataclass(frozen=True)
@@ -41,16 +42,26 @@ def resolve(session, actor):
     if not agent.active:
         raise Unauthorized("AGENT_DISABLED", "this agent account is disabled")
     return Actor(label=agent.name, agent_id=agent.id, role=agent.role,
-                 department_ids=frozenset(d.id for d in agent.departments))
+                 department_ids=frozenset(agent.department_ids))
 
 
 def _agent_of(session, actor):
+    """The agent's row with their departments' ids, in one statement: every call resolves its
+    caller, and loading the Agent with its departments (and their addresses) took three
+    queries and a quarter of the tickets service's CPU under API load."""
+    query = (select(Agent.id, Agent.name, Agent.role, Agent.active,
+                    func.array_remove(func.array_agg(agent_departments.c.department_id), None)
+                    .label("department_ids"))
+             .outerjoin(agent_departments, agent_departments.c.agent_id == Agent.id)
+             .group_by(Agent.id))
     if isinstance(actor.get("token"), str):
-        return session.scalar(select(Agent).join(ApiToken, ApiToken.agent_id == Agent.id)
-                              .where(ApiToken.token_sha256 == token_digest(actor["token"])))
-    if isinstance(actor.get("agent_id"), int):
-        return session.get(Agent, actor["agent_id"])
-    return None
+        query = query.join(ApiToken, ApiToken.agent_id == Agent.id).where(
+            ApiToken.token_sha256 == token_digest(actor["token"]))
+    elif isinstance(actor.get("agent_id"), int) and 0 < actor["agent_id"] <= MAX_ID:
+        query = query.where(Agent.id == actor["agent_id"])
+    else:
+        return None
+    return session.execute(query).first()
 
 
 def require_admin(actor):
