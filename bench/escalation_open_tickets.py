@@ -25,10 +25,8 @@ import io
 import json
 import multiprocessing
 import os
-import platform
 import random
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -46,12 +44,15 @@ from sqlalchemy.orm import Session
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.common import percentile, throwaway_database, throwaway_vhost  # noqa: E402
+from bench.common import (append_results, cpu_seconds, percentile, stop_parts,  # noqa: E402
+                          throwaway_database, throwaway_vhost)
 from bench.escalation_breaches import BreachCounter  # noqa: E402
 from helpdesk import config as settings, event_queues  # noqa: E402
 from services.escalation import assessment, clocks, firing, policies  # noqa: E402
 from services.escalation.models import Policy  # noqa: E402
+from tests.mail import free_port  # noqa: E402
 
+TITLE = "Escalation: open tickets with their clocks running"
 SERVICE = "escalation-service"  # the replicas' connections' application_name: whose CPU counts
 OFFICE_HOURS = {day: [["09:00", "18:00"]] for day in ("mon", "tue", "wed", "thu", "fri")}
 OFFICE = {"name": "Офис, Москва", "country": "RU", "time_zone": "Europe/Moscow",
@@ -285,7 +286,7 @@ class Replica:
     """One escalation process with its own metrics port."""
 
     def __init__(self, env, log_dir, number):
-        self.port = _free_port()
+        self.port = free_port()
         with open(Path(log_dir) / f"escalation{number}.log", "ab") as log:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "helpdesk.runner", "escalation"],
@@ -308,21 +309,6 @@ class Replica:
                     spent = sample.value
                 found[name] = (runs, spent)
         return found
-
-
-def _free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def cpu_seconds(pid):
-    """User + system CPU seconds of a process (0 once it has gone)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-    except FileNotFoundError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def snapshot(engine, replicas):
@@ -407,13 +393,7 @@ def watch(args, engine, url, amqp_uri, opens, trickle, log_dir):
                 "events": list(counter.received), "changed": changed and (*changed, scalar(
                     engine, "SELECT count(*) FROM sla.clocks WHERE stale"))}
     finally:
-        for replica in replicas:
-            replica.process.terminate()
-        for replica in replicas:
-            try:
-                replica.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                replica.process.kill()
+        stop_parts([replica.process for replica in replicas])
 
 
 def change_policy(engine):
@@ -501,14 +481,6 @@ def _costs(name, measured):
             f"{1000 * measured['fire_due'] / scans:.1f} ms a run (wall); {others}")
 
 
-def append_results(lines):
-    machine = f"{platform.node()}, {os.cpu_count()} cores, Python {platform.python_version()}"
-    with (ROOT / "bench" / "RESULTS.md").open("a") as results:
-        results.write(f"\n## Escalation: open tickets with their clocks running — "
-                      f"{datetime.now():%Y-%m-%d %H:%M} ({machine})\n\n"
-                      + "".join(f"- {line}\n" for line in lines))
-
-
 def run(args, url, amqp_uri, log_dir):
     engine = create_engine(url, pool_size=2, future=True)
     try:
@@ -560,7 +532,7 @@ def main():
                     if tail:
                         print(f"--- {log.name} (last lines)\n" + "\n".join(tail), flush=True)
         if not args.no_results:
-            append_results(lines)
+            append_results(TITLE, lines)
     finally:
         drop_database()
         drop_vhost()
