@@ -48,6 +48,7 @@ from bench.common import (append_results, cpu_seconds, percentile, stop_parts,  
                           throwaway_database, throwaway_vhost)
 from bench.escalation_breaches import BreachCounter  # noqa: E402
 from helpdesk import config as settings, event_queues  # noqa: E402
+from helpdesk.database import with_driver  # noqa: E402
 from services.escalation import assessment, clocks, firing, policies  # noqa: E402
 from services.escalation.models import Policy  # noqa: E402
 from tests.mail import free_port  # noqa: E402
@@ -482,7 +483,7 @@ def _costs(name, measured):
 
 
 def run(args, url, amqp_uri, log_dir):
-    engine = create_engine(url, pool_size=2, future=True)
+    engine = create_engine(with_driver(url), pool_size=2, future=True)
     try:
         desk = set_policies(engine)
         ticket_ids = list(range(1, args.tickets + 1))

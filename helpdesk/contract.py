@@ -37,7 +37,10 @@ class Role(StrEnum):
     ADMIN = "admin"
 
 
-# Event types dispatched by the tickets service (source service "tickets").
+# Event types dispatched by the tickets service (source service "tickets"). ticket_created
+# carries, besides the ticket, its first SLA facts ("sla_facts", what tickets.sla_facts
+# answers) and for a customer's request its acknowledgement's "mail_context" (what
+# tickets.mail_context answers): a snapshot of the moment it was made.
 TICKET_CREATED = "ticket_created"
 MESSAGE_ADDED = "message_added"
 TICKET_UPDATED = "ticket_updated"

@@ -1,9 +1,11 @@
 """The database dependency provider: one SQLAlchemy engine per container, a session per worker."""
 import logging
+import os
 import weakref
 
 from nameko.extensions import DependencyProvider
 from sqlalchemy import MetaData, create_engine
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import sessionmaker
 
 from helpdesk.config import DATABASE_URL
@@ -22,10 +24,30 @@ def schema_metadata(schema):
     })
 
 
-def make_engine(url, pool_size=10):
+def with_driver(url):
+    """The URL with psycopg2 named as its driver. A bare postgresql:// URL (what admins
+    write) means psycopg 3 to SQLAlchemy 2.1, which does not work under eventlet."""
+    parsed = make_url(url)
+    if parsed.drivername == "postgresql":
+        parsed = parsed.set(drivername="postgresql+psycopg2")
+    return parsed
+
+
+def make_engine(url, pool_size=10, name="helpdesk"):
     # pre_ping: a PostgreSQL restart leaves dead pooled connections; test each before use.
-    return create_engine(url, pool_size=pool_size, max_overflow=pool_size,
-                         pool_pre_ping=True, future=True)
+    # The name shows in pg_stat_activity: ops (and a test stuck on a lock) see whose it is.
+    return create_engine(with_driver(url), pool_size=pool_size, max_overflow=pool_size,
+                         pool_pre_ping=True, future=True,
+                         connect_args={"application_name": f"{name} (pid {os.getpid()})"[:63]})
+
+
+def per_transaction(session, name):
+    """A dict kept with the session for its current outermost transaction only: what one
+    transaction read once (a batch of mails shares it), forgotten when the next begins."""
+    kept = session.info.get(name)
+    if kept is None or kept[0] is not session.get_transaction():
+        kept = session.info[name] = (session.get_transaction(), {})
+    return kept[1]
 
 
 def green_psycopg():
@@ -90,7 +112,8 @@ class Database(DependencyProvider):
     def setup(self):
         green_psycopg()
         config = self.container.config
-        self.engine = make_engine(config[DATABASE_URL], int(config.get("max_workers", 10)))
+        self.engine = make_engine(config[DATABASE_URL], int(config.get("max_workers", 10)),
+                                  f"helpdesk {self.container.service_name}")
         self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
 
     def stop(self):

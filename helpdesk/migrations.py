@@ -26,7 +26,9 @@ def upgrade_all(database_url):
 def run_online(context, schema, metadata):
     """The body of every service's Alembic env.py: its own schema, its own version table."""
     from sqlalchemy import create_engine, text
-    engine = create_engine(context.config.get_main_option("sqlalchemy.url"))
+
+    from helpdesk.database import with_driver
+    engine = create_engine(with_driver(context.config.get_main_option("sqlalchemy.url")))
     with engine.connect() as connection:
         connection.execute(text(f"CREATE SCHEMA IF NOT EXISTS {schema}"))
         connection.commit()

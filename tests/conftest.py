@@ -6,11 +6,13 @@ import eventlet
 eventlet.monkey_patch()  # noqa: E402 -- nameko needs it before anything opens a socket
 
 import uuid
+import warnings
 
 import psycopg2
 import pytest
 import requests
 from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
@@ -66,14 +68,40 @@ def engine(database_url):
 @pytest.fixture
 def db(engine):
     """A session on a database emptied (every service's schema) before each test."""
+    for attempt in range(3):
+        try:
+            empty_every_schema(engine)
+            break
+        except OperationalError as error:
+            if "lock timeout" not in str(error) or attempt == 2:
+                raise
+            end_lingering_sessions(engine)
+    with Session(engine, expire_on_commit=False) as session:
+        yield session
+
+
+def empty_every_schema(engine):
     with engine.begin() as connection:
         tables = connection.execute(text(
             "SELECT string_agg(format('%I.%I', schemaname, tablename), ', ') FROM pg_tables "
             "WHERE schemaname = ANY(:schemas) AND tablename <> 'alembic_version'"
         ), {"schemas": list(SCHEMAS.values())}).scalar()
+        # TRUNCATE waits for every lock on the tables: bounded, so a session an earlier test
+        # left open (a straggling service worker) is named and ended instead of hanging the run
+        connection.execute(text("SET LOCAL lock_timeout = '15s'"))
         connection.execute(text(f"TRUNCATE {tables} CASCADE"))
-    with Session(engine, expire_on_commit=False) as session:
-        yield session
+
+
+def end_lingering_sessions(engine):
+    """Report and terminate the other sessions on the test database: an earlier test's."""
+    with engine.connect() as connection:
+        rows = connection.execute(text(
+            "SELECT pid, application_name, state, xact_start, left(query, 200) AS query, "
+            "pg_terminate_backend(pid) AS ended FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()")).all()
+    for row in rows:
+        warnings.warn(f"ended a session an earlier test left on the database: {row.pid} "
+                      f"{row.application_name!r} {row.state} since {row.xact_start}: {row.query}")
 
 
 @pytest.fixture

@@ -12,9 +12,10 @@ from sqlalchemy import text
 
 from helpdesk import contract
 from helpdesk.admins import require_admin
+from helpdesk.batching import Batches
 from helpdesk.correlation import Correlation
 from helpdesk.database import Database
-from helpdesk.errors import HelpdeskError, InvalidInput, NotFound
+from helpdesk.errors import InvalidInput, NotFound
 from helpdesk.metrics import EntrypointMetrics
 from helpdesk.outbox import EventOutbox
 from services.escalation import firing, metrics, policies, reports, tracking
@@ -26,6 +27,7 @@ REQUEUE_PAUSE_SECONDS = 1.0  # a failing event goes back to the queue; do not sp
 # Changes that move no clock: who has the ticket, its language.
 CLOCK_FIELDS = {"status", "priority", "department_id"}
 RELAY_AFTER = timedelta(seconds=15)
+MAX_BATCH = 100  # tickets whose clocks are brought up to date in one transaction
 
 
 class EscalationService:
@@ -34,13 +36,14 @@ class EscalationService:
     db = Database()
     tickets = RpcProxy("tickets")
     outbox = EventOutbox(OutboxEvent)
+    batches = Batches("follow", max_size=MAX_BATCH)
     metrics = EntrypointMetrics()
     correlation = Correlation()
 
     # --- ticket events ------------------------------------------------------------------
     @event_handler("tickets", contract.TICKET_CREATED, requeue_on_error=True)
     def on_ticket_created(self, payload):
-        self._follow(payload["ticket"]["id"])
+        self._follow(payload["ticket"]["id"], payload.get("sla_facts"))
 
     @event_handler("tickets", contract.MESSAGE_ADDED, requeue_on_error=True)
     def on_message_added(self, payload):
@@ -145,18 +148,23 @@ class EscalationService:
         return {"database": "ok"}
 
     # --- helpers shared by the entrypoints ------------------------------------------------
-    def _follow(self, ticket_id):
+    def _follow(self, ticket_id, first_facts=None):
         try:
-            tracking.follow(self.db, ticket_id,
-                            lambda number: self.tickets.sla_facts(ESCALATION, number))
-            log.info("ticket %s: SLA clocks brought up to date", ticket_id)
-        except HelpdeskError as error:  # no such ticket: nothing to time
-            self.db.rollback()
-            log.error("ticket %s not followed: %s", ticket_id, error)
+            # under load, concurrent events' tickets are followed in one transaction
+            followed = self.batches((ticket_id, first_facts), self._follow_together)
         except Exception:
             self.db.rollback()
             eventlet.sleep(REQUEUE_PAUSE_SECONDS)
             raise
+        if followed:
+            log.info("ticket %s: SLA clocks brought up to date", ticket_id)
+        else:
+            log.error("ticket %s not followed: no such ticket", ticket_id)
+
+    def _follow_together(self, wanted):
+        followed = set(tracking.follow_many(
+            self.db, wanted, lambda ids: self.tickets.sla_facts_of(ESCALATION, ids)))
+        return [ticket_id in followed for ticket_id, _ in wanted]
 
     def _department_exists(self, department_id):
         try:

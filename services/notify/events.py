@@ -50,6 +50,12 @@ def subject_of(event_type, payload):
     return payload["ticket_id"], None
 
 
+def context_carried(event_type, payload):
+    """The mail context a new ticket's event brings along (as it was when the ticket was
+    made, which is what its acknowledgement is about); None: ask tickets for it."""
+    return payload.get("mail_context") if event_type == CREATED else None
+
+
 def plan(event_type, payload, context, settings, templates, acknowledged_recently,
          acknowledgements_per_hour, notify_assignments=True):
     """The mail an event calls for. `templates(kind, language, department_id)` gives a

@@ -1,6 +1,6 @@
-"""From a stored event to mail in the outbox: ask tickets for the mail context, plan the
-mail (events.plan), queue it — all in the inbox's transaction, so the event counts as
-handled exactly when its mail is queued."""
+"""From a stored event to mail in the outbox: take the mail context a new ticket's event
+carries or ask tickets for it, plan the mail (events.plan), queue it — all in the inbox's
+transaction, so the event counts as handled exactly when its mail is queued."""
 import logging
 from dataclasses import dataclass
 
@@ -38,7 +38,7 @@ def _flag(value):
 def queue_mail(session, event_type, payload, mail_context, options):
     """Queue what the event calls for; the number of mails queued (0 for a redelivery)."""
     ticket_id, message_id = events.subject_of(event_type, payload)
-    context = mail_context(ticket_id, message_id)
+    context = events.context_carried(event_type, payload) or mail_context(ticket_id, message_id)
     plan = events.plan(
         event_type, payload, context, options.mail,
         templates=lambda kind, language, department_id: templates.choose(

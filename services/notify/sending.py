@@ -55,7 +55,8 @@ class Postman(DependencyProvider):
         green_psycopg()
         config = self.container.config
         self.senders = max(1, int(config.get(settings.NOTIFY_SENDERS) or 4))
-        self.engine = make_engine(config[settings.DATABASE_URL], self.senders + 1)
+        self.engine = make_engine(config[settings.DATABASE_URL], self.senders + 1,
+                                  "helpdesk notify senders")
         self.max_delay = float(config.get(settings.NOTIFY_RETRY_MAX_SECONDS) or 300)
         self.give_up = timedelta(hours=float(config.get(settings.NOTIFY_GIVE_UP_HOURS) or 48))
         self.make_transport = lambda: transports.from_config(config)

@@ -13,6 +13,7 @@ from sqlalchemy import text
 
 from helpdesk import contract
 from helpdesk.admins import require_admin
+from helpdesk.batching import Batches
 from helpdesk.correlation import Correlation
 from helpdesk.database import Database
 from helpdesk.metrics import EntrypointMetrics
@@ -24,6 +25,7 @@ from services.notify.sending import Postman
 log = logging.getLogger(__name__)
 NOTIFY = contract.system("notify")
 REQUEUE_PAUSE_SECONDS = 1.0  # an event that cannot even be stored goes back to the queue
+MAX_BATCH = 50  # events stored and worked in one transaction
 
 
 class NotifyService:
@@ -37,6 +39,7 @@ class NotifyService:
     config = Config()
     metrics = EntrypointMetrics()
     correlation = Correlation()
+    batches = Batches("take", max_size=MAX_BATCH)
 
     # --- events in ----------------------------------------------------------------------
     @event_handler("tickets", contract.TICKET_CREATED, requeue_on_error=True)
@@ -109,13 +112,17 @@ class NotifyService:
         if not events.calls_for_mail(event_type, payload, self._options.assignments):
             return
         try:
-            event_id = inbox.store(self.db, event_type, payload)
+            # under load, concurrent events are stored and worked in one transaction
+            queued = self.batches((event_type, payload), self._take_together)
         except Exception:
             self.db.rollback()
             eventlet.sleep(REQUEUE_PAUSE_SECONDS)  # the broker redelivers it right away
             raise
-        if event_id:
-            self._work(event_id)
+        if queued:
+            self.postman.wake()
+
+    def _take_together(self, events):
+        return inbox.take_many(self.db, events, self._queue_mail)
 
     def _work(self, event_id):
         queued = inbox.work(self.db, event_id, self._queue_mail)

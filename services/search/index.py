@@ -12,7 +12,8 @@ class SearchIndex(DependencyProvider):
     def setup(self):
         green_psycopg()
         config = self.container.config
-        self.engine = make_engine(config[DATABASE_URL], int(config.get("max_workers", 10)))
+        self.engine = make_engine(config[DATABASE_URL], int(config.get("max_workers", 10)),
+                                  "helpdesk search index")
         self.backend = backend_from_config(config, self.engine)
 
     def stop(self):

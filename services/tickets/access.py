@@ -86,6 +86,15 @@ def visible_ticket(session, actor, ticket_id, lock=False):
     return ticket
 
 
+def ticket_numbers(value, limit):
+    """A list of at most `limit` ticket numbers, as the services' batch calls pass them."""
+    if not isinstance(value, list) or len(value) > limit or \
+            not all(isinstance(number, int) for number in value):
+        raise InvalidInput("INVALID_INPUT", f"ticket_ids: up to {limit} ticket numbers",
+                           "ticket_ids")
+    return value
+
+
 def existing_department(session, department_id, field="department_id"):
     """Raise unless the department exists. Only its id is read: loading the entity (with its
     addresses) costs about five times as much, on every mail that opens a ticket."""

@@ -14,7 +14,7 @@ from helpdesk import contract
 from helpdesk.contract import Direction, Status
 from helpdesk.errors import Conflict, InvalidInput, NotFound
 from helpdesk.payloads import MergeIn, NoteIn, ReplyIn, SplitIn, parse
-from services.tickets import access, departments, history, serialise
+from services.tickets import access, departments, escalations, history, outbound, serialise
 from services.tickets.models import (Agent, Attachment, Blob, Customer, DepartmentAddress, Message,
                                      Ticket)
 
@@ -241,11 +241,15 @@ def with_authors(session, messages):
 
 
 def announce_created(session, ticket, message, customer, origin):
-    history.announce(session, contract.TICKET_CREATED,
-                     {"ticket": serialise.ticket(ticket), "message_id": message.id,
-                      "origin": origin,
-                      "customer": {"id": customer.id, "email": customer.email,
-                                   "name": customer.name}})
+    """ticket_created, with what its consumers would otherwise ask back at once: the SLA
+    facts (escalation) and, for a customer's request, the mail context of its
+    acknowledgement (notify). A consumer that gets the event late or again asks afresh."""
+    payload = {"ticket": serialise.ticket(ticket), "message_id": message.id, "origin": origin,
+               "customer": {"id": customer.id, "email": customer.email, "name": customer.name},
+               "sla_facts": escalations.facts_of_new(ticket, [message])}
+    if origin == contract.ORIGIN_CUSTOMER:
+        payload["mail_context"] = outbound.new_ticket_context(session, ticket, message, customer)
+    history.announce(session, contract.TICKET_CREATED, payload)
 
 
 def announce_message(session, ticket, message):

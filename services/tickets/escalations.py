@@ -6,12 +6,13 @@ from sqlalchemy.dialects.postgresql import insert
 
 from helpdesk import contract
 from helpdesk.contract import Direction, Priority
-from helpdesk.errors import HelpdeskError
+from helpdesk.errors import HelpdeskError, NotFound
 from services.tickets import access, history, lifecycle
 from services.tickets.models import AuditEntry, Escalation, Message, Ticket
 
 ESCALATION = contract.system("escalation")
 PRIORITY_ORDER = list(Priority)
+MAX_BATCH = 200  # tickets whose facts are asked for at once
 TARGET_NAMES = {"first_response": "first response", "next_response": "next response",
                 "resolution": "resolution"}
 
@@ -31,6 +32,34 @@ def facts(session, actor, ticket_id):
                 & Message.author_customer_id.is_not(None))
                | (Message.direction == Direction.OUTBOUND))
         .order_by(Message.created_at, Message.id)).all()
+    return _story(ticket, changes, messages)
+
+
+def facts_of(session, actor, ticket_ids):
+    """The facts of each of these tickets that exists (a batch of the escalation service's)."""
+    found = []
+    for ticket_id in access.ticket_numbers(ticket_ids, MAX_BATCH):
+        try:
+            found.append(facts(session, actor, ticket_id))
+        except NotFound:
+            pass
+    return found
+
+
+def facts_of_new(ticket, messages):
+    """The facts of a ticket being created, from what is in hand: they ride on its
+    ticket_created event, so the escalation service need not ask for them back (what an
+    agent does next reaches it as later events, whose facts it fetches fresh)."""
+    if ticket.status != contract.Status.NEW:
+        return None
+    counted = [(m.created_at, m.direction, m.id) for m in messages
+               if m.direction == Direction.OUTBOUND
+               or (m.direction == Direction.INBOUND and not m.auto_reply
+                   and m.author_customer_id is not None)]
+    return _story(ticket, [], sorted(counted, key=lambda row: (row[0], row[2])))
+
+
+def _story(ticket, changes, messages):
     return {"ticket_id": ticket.id, "department_id": ticket.department_id,
             "priority": ticket.priority, "status": ticket.status,
             "created_at": ticket.created_at.isoformat(),

@@ -1,12 +1,14 @@
 """Customer mail handed over by mail ingest: threaded onto its ticket or opening a new one;
 auto-replies and bounces kept where agents can see them without disturbing anyone."""
 import logging
+from contextlib import nullcontext
 from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import select, text
 
 from helpdesk import contract, logs, outbox
 from helpdesk.contract import ORIGIN_CUSTOMER, Direction, Priority, Status
+from helpdesk.database import per_transaction
 from helpdesk.errors import HelpdeskError, InvalidInput
 from helpdesk.payloads import InboundMessage, parse
 from services.tickets import access, customers, deliveries, history, languages
@@ -34,22 +36,39 @@ def ingest(session, actor, data, reopen_days=DEFAULT_REOPEN_DAYS):
 
 
 def ingest_many(session, actor, items, reopen_days=DEFAULT_REOPEN_DAYS):
-    """Several mails in one transaction — one commit, one round of events — each in a
-    savepoint of its own, so a mail tickets refuses is answered with its error and the others
-    are stored: one outcome per mail, {"result": …} or {"error": …}, in the order given."""
+    """Several mails in one transaction — one commit, one round of events. A mail tickets
+    refuses is answered with its error and the others are stored: one outcome per mail,
+    {"result": …} or {"error": …}, in the order given. The batch goes through as a whole
+    (the usual case); when a mail is refused it is rolled back and done again with a
+    savepoint per mail, so the refused one is undone alone."""
     if not isinstance(items, list) or not 1 <= len(items) <= MAX_BATCH:
         raise InvalidInput("INVALID_INPUT", f"items: 1 to {MAX_BATCH} mails", "items")
-    outcomes, batch = [None] * len(items), logs.current()
-    # the advisory locks taken in one order: two batches never wait for each other in a circle
-    for index in sorted(range(len(items)), key=lambda i: _sort_key(items[i])):
-        logs.use(_correlation(items[index]) or batch)  # each mail's logs and events its own
-        try:
-            with outbox.savepoint(session):
-                outcomes[index] = {"result": _ingest(session, actor, items[index], reopen_days)}
-        except HelpdeskError as error:
-            outcomes[index] = {"error": error.as_dict()}
-    logs.use(batch)
+    try:
+        outcomes = _ingest_each(session, actor, items, reopen_days, alone=False)
+    except HelpdeskError:
+        session.rollback()
+        outcomes = _ingest_each(session, actor, items, reopen_days, alone=True)
     session.commit()
+    return outcomes
+
+
+def _ingest_each(session, actor, items, reopen_days, alone):
+    outcomes, batch = [None] * len(items), logs.current()
+    try:
+        # the advisory locks taken in one order: two batches never wait for each other in a
+        # circle
+        for index in sorted(range(len(items)), key=lambda i: _sort_key(items[i])):
+            logs.use(_correlation(items[index]) or batch)  # each mail's logs and events its own
+            try:
+                with outbox.savepoint(session) if alone else nullcontext():
+                    outcomes[index] = {"result": _ingest(session, actor, items[index],
+                                                         reopen_days)}
+            except HelpdeskError as error:
+                if not alone:
+                    raise
+                outcomes[index] = {"error": error.as_dict()}
+    finally:
+        logs.use(batch)
     return outcomes
 
 
@@ -150,7 +169,7 @@ def _finished_long_ago(ticket, reopen_days):
 
 def _open_ticket(session, payload, customer, parent=None):
     if payload.department_id:  # chosen by ingest's routing; it may have been deleted since
-        department_id = access.existing_department(session, payload.department_id)
+        department_id = _existing_department(session, payload.department_id)
     else:
         department_id = (parent.department_id if parent else None) \
             or _department_by_recipients(session, payload)
@@ -161,6 +180,14 @@ def _open_ticket(session, payload, customer, parent=None):
     session.add(ticket)
     session.flush()
     return ticket
+
+
+def _existing_department(session, department_id):
+    """Checked once per transaction: the mails of a batch mostly go to a few departments."""
+    seen = per_transaction(session, "departments_seen")
+    if department_id not in seen:
+        seen[department_id] = access.existing_department(session, department_id)
+    return seen[department_id]
 
 
 def _department_by_recipients(session, payload):

@@ -6,6 +6,7 @@ import base64
 from sqlalchemy import select
 
 from helpdesk.contract import Direction, Role
+from helpdesk.database import per_transaction
 from services.tickets import access, conversation, customers, departments, serialise
 from services.tickets.models import Agent, Blob, DepartmentAddress, Message, agent_departments
 
@@ -40,6 +41,27 @@ def mail_context(session, actor, ticket_id, message_id=None):
                                                                               [message])[0])
         context["references"] = _references(thread, message.id)
     return context
+
+
+def new_ticket_context(session, ticket, message, customer):
+    """The mail context of a ticket being created with its first message, from what is in
+    hand: it rides on the ticket_created event so that notify can acknowledge the request
+    without asking back. The department's addresses and managers are read once per
+    transaction (a batch of mails shares them)."""
+    known = per_transaction(session, "mail_context")
+    if "own_addresses" not in known:
+        known["own_addresses"] = list(session.scalars(select(DepartmentAddress.address)))
+    if ("department", ticket.department_id) not in known:
+        department = departments.get(session, ticket.department_id)
+        known["department", department.id] = (serialise.department(department),
+                                              _managers(session, department.id))
+    department_context, managers = known["department", ticket.department_id]
+    return {"ticket": serialise.ticket(ticket), "department": department_context,
+            "customer": serialise.customer(customer),
+            "assignee": _person(session.get(Agent, ticket.assignee_id)) if ticket.assignee_id
+            else None,
+            "own_addresses": known["own_addresses"], "managers": managers,
+            "first_message": _first([message]), "message": None, "references": []}
 
 
 def _first(thread):

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import Integer, distinct, func, select, true, tuple_
+from sqlalchemy.dialects.postgresql import distinct_on
 
 from helpdesk.contract import Direction
 from helpdesk.errors import InvalidInput, NotFound
@@ -80,7 +81,7 @@ def agents(session, actor, data):
                             # before it: this bound lets the index on answers' times serve
                             Message.created_at >= since - STAMPED_WITHIN,
                             Message.created_at < until)
-                     .distinct(Message.ticket_id)
+                     .ext(distinct_on(Message.ticket_id))
                      .order_by(Message.ticket_id, Message.created_at, Message.id).subquery())
     firsts = (select(first_answers.c.agent_id, func.count().label("first_responses"),
                      func.avg(first_answers.c.seconds).label("average"),

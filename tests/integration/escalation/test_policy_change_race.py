@@ -47,3 +47,4 @@ def test_a_policy_saved_mid_computation_still_reaches_the_clock(engine, db):
             pass
         timers = session.scalars(select(Timer).where(Timer.ticket_id == 1001)).all()
     assert [(t.target, t.kind) for t in timers] == [("first_response", "breach")]
+
