@@ -10,6 +10,7 @@ entry of nameko's call id stack."""
 import contextvars
 import json
 import logging
+from contextlib import contextmanager
 import sys
 from datetime import datetime, timezone
 
@@ -24,6 +25,17 @@ def current():
 def use(value):
     """Name the correlation id of the work this (green) thread is doing."""
     _current.set(value)
+
+
+@contextmanager
+def continuing(payload):
+    """Log as the work an event's payload continues while one worker handles the events of
+    a batch: each event's lines carry its own correlation id, not the batch worker's."""
+    token = _current.set(payload.get(KEY) or _current.get())
+    try:
+        yield
+    finally:
+        _current.reset(token)
 
 
 def mail_correlation(raw_mail_id):

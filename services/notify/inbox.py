@@ -8,6 +8,7 @@ from datetime import datetime, timedelta, timezone
 from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert
 
+from helpdesk import logs
 from helpdesk.errors import HelpdeskError
 from services.notify import metrics
 from services.notify.models import InboxEvent
@@ -23,18 +24,90 @@ def now():
 
 def store(session, event_type, payload):
     """Keep the event; False if it was kept before (a redelivery)."""
+    event_id = _event_id(event_type, payload)
+    if not event_id:
+        return False
+    inserted = _insert(session, [_row(event_id, event_type, payload, done=False)])
+    session.commit()
+    return event_id if inserted else False
+
+
+def take(session, event_type, payload, handle):
+    """Store a fresh event and handle it in one transaction: the usual case, one commit for
+    the event and the mail it queues. If handling fails the event is stored pending on its
+    own and the timer retries it (`work`). Returns what `handle` returned; None for a
+    redelivery of an event kept before, or a failure. Raises only if the event cannot even
+    be stored (the caller has the broker redeliver it)."""
+    event_id = _event_id(event_type, payload)
+    if not event_id:
+        return None
+    if not _insert(session, [_row(event_id, event_type, payload, done=True)]):
+        session.rollback()
+        return None
+    try:
+        result = handle(session, event_type, payload)
+        session.commit()
+        return result
+    except Exception as error:
+        session.rollback()
+        if store(session, event_type, payload):
+            _failed(session, event_id, event_type, error)
+        return None
+
+
+def take_many(session, events, handle):
+    """`take` for several events in one transaction (concurrent ones, under load): one insert
+    and one commit for them all. If handling any of them fails, the batch is rolled back and
+    each is taken on its own, so only the failing one is kept pending. `events` is
+    [(event_type, payload)]; one result each, in order (None: a redelivery)."""
+    keyed = [(str(payload.get("event_id") or "")[:64], event_type, payload)
+             for event_type, payload in events]
+    if not all(event_id for event_id, _, _ in keyed):  # each alone, as take treats them
+        return _each(session, events, handle)
+    rows = {event_id: _row(event_id, event_type, payload, done=True)
+            for event_id, event_type, payload in keyed}
+    try:
+        fresh = _insert(session, list(rows.values()))
+        results = []
+        for event_id, event_type, payload in keyed:
+            with logs.continuing(payload):
+                results.append(handle(session, event_type, payload) if event_id in fresh
+                               else None)
+            fresh.discard(event_id)  # the same event twice in the batch: handled once
+        session.commit()
+        return results
+    except Exception:
+        session.rollback()
+        return _each(session, events, handle)
+
+
+def _each(session, events, handle):
+    results = []
+    for event_type, payload in events:
+        with logs.continuing(payload):
+            results.append(take(session, event_type, payload, handle))
+    return results
+
+
+def _event_id(event_type, payload):
     event_id = str(payload.get("event_id") or "")[:64]
     if not event_id:
         log.warning("an %s event without an event_id was ignored: %r", event_type, payload)
-        return False
-    inserted = session.execute(
-        insert(InboxEvent).values(event_id=event_id, event_type=event_type, payload=payload,
-                                  status="pending", attempts=0, next_attempt_at=now(),
-                                  received_at=now())
-        .on_conflict_do_nothing(index_elements=["event_id"]).returning(InboxEvent.event_id)
-    ).scalar()
-    session.commit()
-    return event_id if inserted else False
+    return event_id
+
+
+def _row(event_id, event_type, payload, done):
+    """An inbox row: stored `done` with the mail it queued, or `pending` for the timer."""
+    return {"event_id": event_id, "event_type": event_type, "payload": payload,
+            "status": "done" if done else "pending", "attempts": 1 if done else 0,
+            "next_attempt_at": now(), "received_at": now(), "done_at": now() if done else None}
+
+
+def _insert(session, rows):
+    """The ids of the rows inserted: those not kept before."""
+    return set(session.scalars(insert(InboxEvent).values(rows)
+                               .on_conflict_do_nothing(index_elements=["event_id"])
+                               .returning(InboxEvent.event_id)))
 
 
 def due(session, limit=50):
