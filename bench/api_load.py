@@ -6,6 +6,9 @@ them to bench/RESULTS.md. Starts its own gateway, tickets, search and notify on 
 database (everything on this machine: the load generator shares its cores).
 
     .venv/bin/python bench/api_load.py --rates 50 100 200 300 --seconds 20
+
+`--mix me=100` measures the floor under every request: the caller's identity, one RPC to
+tickets and back. Each rate also prints the CPU each part spent per request.
 """
 import argparse
 import os
@@ -28,8 +31,8 @@ from sqlalchemy.orm import Session
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.common import (percentile, throwaway_database, throwaway_vhost,  # noqa: E402
-                          wait_until_quiet)
+from bench.common import (cpu_by_part, cpu_spent_since, percentile,  # noqa: E402
+                          stop_parts, throwaway_database, throwaway_vhost, wait_until_quiet)
 from helpdesk import config as settings  # noqa: E402
 from helpdesk import event_queues  # noqa: E402
 from helpdesk.cli import wait_healthy  # noqa: E402
@@ -39,7 +42,9 @@ from services.tickets.models import Agent  # noqa: E402
 from tests.fixtures import SYSTEM  # noqa: E402
 from tests.mail import free_port  # noqa: E402
 
-MIX = (("queue", 40), ("ticket", 30), ("search", 20), ("reply", 10))
+MIX = "queue=40,ticket=30,search=20,reply=10"
+KINDS = ("queue", "ticket", "search", "reply", "me")
+CLIENTS = "load generator"  # this script, in the CPU figures
 WORDS = ("подключение", "интернет", "роутер", "счёт", "скорость", "тариф")
 
 
@@ -69,13 +74,27 @@ def one_request(session, api, kind, department, ids):
         return session.get(f"{api}/tickets/{random.choice(ids)}")
     if kind == "search":
         return session.get(f"{api}/search", params={"q": random.choice(WORDS)})
+    if kind == "me":
+        return session.get(f"{api}/me")
     return session.post(f"{api}/tickets/{random.choice(ids)}/replies",
                         json={"body": "Проверили линию, всё в порядке."})
 
 
-def run_rate(api, token, department, ids, rate, seconds, clients):
+def mix_of(text):
+    """"queue=40,ticket=30" → [("queue", 40), ("ticket", 30)]; a CLI message if malformed."""
+    mix = []
+    for part in text.split(","):
+        kind, _, weight = part.partition("=")
+        if kind.strip() not in KINDS or not weight.strip().isdigit():
+            raise argparse.ArgumentTypeError(
+                f"{part!r}: give kind=weight, the kinds being {', '.join(KINDS)}")
+        mix.append((kind.strip(), int(weight)))
+    return mix
+
+
+def run_rate(api, token, department, ids, rate, seconds, clients, mix):
     """Send `rate` requests a second for `seconds`; latencies (s) from when each was due."""
-    kinds = [kind for kind, weight in MIX for _ in range(weight)]
+    kinds = [kind for kind, weight in mix for _ in range(weight)]
     local = threading.local()
     results, errors = [], []
 
@@ -119,6 +138,8 @@ def main():
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--tickets", type=int, default=2000)
     parser.add_argument("--clients", type=int, default=64)
+    parser.add_argument("--mix", type=mix_of, default=mix_of(MIX),
+                        help=f"kinds of request and their weights (default {MIX})")
     args = parser.parse_args()
     config = settings.load()
     url, drop_database = throwaway_database(config[settings.DATABASE_URL])
@@ -130,29 +151,36 @@ def main():
            "GATEWAY_ADDRESS": f"127.0.0.1:{gateway}", "OUTBOUND_MAILDIR": outbound,
            "SMTP_RELAY_HOST": "", "LOG_LEVEL": "WARNING"}
     event_queues.declare_all({**config, "DATABASE_URL": url, "AMQP_URI": amqp_uri})
-    processes = [subprocess.Popen([sys.executable, "-m", "helpdesk.runner", name], env=env)
-                 for name in ("tickets", "search", "notify", "gateway")]
+    processes = {name: subprocess.Popen([sys.executable, "-m", "helpdesk.runner", name], env=env)
+                 for name in ("tickets", "search", "notify", "gateway")}
     lines = []
     try:
-        wait_healthy(f"http://127.0.0.1:{gateway}", processes, seconds=60)
+        wait_healthy(f"http://127.0.0.1:{gateway}", list(processes.values()), seconds=60)
         token, department, ids = seed(url, args.tickets)
         # the seeded tickets' events go out through the outbox relay, 200 every 5 s; indexing
         # and acknowledging them is not the agents' workload (earlier figures had it mixed in)
         wait_until_relayed(url)
         wait_until_quiet(config[settings.RABBIT_MANAGEMENT_URL], vhost)
         api = f"http://127.0.0.1:{gateway}/api/v1"
-        run_rate(api, token, department, ids, 20, 3, args.clients)  # warm-up, not counted
+        print(f"{args.tickets} tickets seeded and their events relayed; measuring", flush=True)
+        run_rate(api, token, department, ids, 20, 3, args.clients, args.mix)  # warm-up
         knee = None
         for rate in args.rates:
+            cpu_before = cpu_by_part(processes, CLIENTS)
             results, errors = run_rate(api, token, department, ids, rate, args.seconds,
-                                       args.clients)
+                                       args.clients, args.mix)
+            cpu = cpu_spent_since(cpu_before, processes, CLIENTS)
             took = [seconds for _, seconds in results]
             p50, p99 = statistics.median(took), percentile(took, 0.99)
             by_kind = ", ".join(
                 f"{kind} p99 {percentile([s for k, s in results if k == kind], 0.99) * 1000:.0f}"
-                for kind, _ in MIX)
+                for kind, _ in args.mix)
+            answered = len(results) + len(errors)
+            by_part = ", ".join(f"{name} {seconds / answered * 1000:.1f}" for name, seconds
+                                in sorted(cpu.items(), key=lambda item: -item[1]))
             line = (f"{rate} requests/s for {args.seconds:g} s: p50 {p50 * 1000:.1f} ms, "
-                    f"p99 {p99 * 1000:.1f} ms ({by_kind} ms), errors {len(errors)}")
+                    f"p99 {p99 * 1000:.1f} ms ({by_kind} ms), errors {len(errors)}; CPU "
+                    f"{sum(cpu.values()) / answered * 1000:.1f} ms a request ({by_part})")
             print(line, flush=True)
             lines.append(line)
             if knee is None and p99 > 0.1:
@@ -161,10 +189,7 @@ def main():
                      "requests/s")
         print(lines[-1])
     finally:
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            process.wait(timeout=30)
+        stop_parts(processes.values())
         drop_vhost()
         drop_database()
     with (ROOT / "bench" / "RESULTS.md").open("a") as results:
@@ -172,7 +197,8 @@ def main():
                       f"{platform.node()} ({len(os.sched_getaffinity(0))} cores; gateway, "
                       "tickets, search, notify, PostgreSQL, RabbitMQ and the load generator "
                       f"on the same machine)\n\n{args.tickets} tickets; mix "
-                      + ", ".join(f"{kind} {weight}%" for kind, weight in MIX) + ".\n\n"
+                      + ", ".join(f"{kind} {weight}%" for kind, weight in args.mix)
+                      + ".\n\n"
                       + "".join(f"- {line}\n" for line in lines))
 
 

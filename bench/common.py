@@ -53,6 +53,8 @@ def start_part(name, env, log_dir):
 
 
 def stop_parts(processes, seconds=30):
+    """Stop the parts; one that has not ended after `seconds` is killed."""
+    processes = list(processes)
     for process in processes:
         process.terminate()
     for process in processes:
@@ -79,6 +81,21 @@ def pids_named(comm):
                 yield int(stat.parent.name)
         except OSError:
             continue
+
+
+def cpu_by_part(parts, own_label):
+    """CPU seconds so far of each part ({name: Popen}), of PostgreSQL and RabbitMQ, and of
+    this script (`own_label`: the clients it plays)."""
+    spent = {name: cpu_seconds(process.pid) for name, process in parts.items()}
+    spent["postgres"] = sum(cpu_seconds(pid) for pid in pids_named(b"postgres"))
+    spent["rabbitmq"] = sum(cpu_seconds(pid) for pid in pids_named(b"beam.smp"))
+    spent[own_label] = cpu_seconds(os.getpid())
+    return spent
+
+
+def cpu_spent_since(before, parts, own_label):
+    return {name: after - before[name]
+            for name, after in cpu_by_part(parts, own_label).items()}
 
 
 def percentile(values, share):

@@ -13,7 +13,6 @@ bench/RESULTS.md. On a shared machine take the benchmark lock:
 """
 import argparse
 import itertools
-import os
 import sys
 import tempfile
 import threading
@@ -27,8 +26,9 @@ from sqlalchemy.orm import Session
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import (append_results, cpu_seconds, percentile, pids_named,  # noqa: E402
-                          start_part, stop_parts, throwaway_database, throwaway_vhost)
+from bench.common import (append_results, cpu_by_part, cpu_spent_since,  # noqa: E402
+                          percentile, start_part, stop_parts, throwaway_database,
+                          throwaway_vhost)
 from helpdesk import config as settings  # noqa: E402
 from helpdesk.database import make_engine  # noqa: E402
 from services.tickets import departments  # noqa: E402
@@ -39,6 +39,7 @@ from tests.processes import wait_until_serving  # noqa: E402
 
 __all__ = ["throwaway_database"]  # other benches take it from here
 DEPARTMENT = "support@isp.example"
+SMTP_CLIENTS = "smtp clients"  # this script, in the CPU figures
 
 
 def bench_mails(count):
@@ -84,7 +85,7 @@ def _timed(engine, config, env, folder, mails, clients, workers, everything):
             wait_for_port(port, parts["smtp"], log)
         wait_until_serving(config, services)
         time.sleep(2)  # the parse workers' consumers
-        cpu_before = _cpu(parts)
+        cpu_before = cpu_by_part(parts, SMTP_CLIENTS)
         started = time.time()
         senders = [threading.Thread(target=send_many, args=(("127.0.0.1", port),
                                                             mails[i::clients]))
@@ -97,7 +98,7 @@ def _timed(engine, config, env, folder, mails, clients, workers, everything):
         committed = _wait_for(engine, "SELECT count(*) FROM ingest.raw_mail "
                                       "WHERE status = 'processed'", len(mails))
         indexed = _wait_for(engine, "SELECT count(*) FROM search.tickets", len(mails))
-        cpu_spent = {name: after - cpu_before[name] for name, after in _cpu(parts).items()}
+        cpu_spent = cpu_spent_since(cpu_before, parts, SMTP_CLIENTS)
         batches = _batch_sizes(metrics_ports, names)
     finally:
         stop_parts(parts.values())
@@ -126,16 +127,6 @@ def _batch_sizes(metrics_ports, names):
                     elif sample.name.endswith("_count"):
                         counts[batch] = counts.get(batch, 0) + sample.value
     return {batch: sums[batch] / counts[batch] for batch in counts if counts[batch]}
-
-
-def _cpu(parts):
-    """CPU seconds so far of each part, of PostgreSQL and RabbitMQ, and of this script (the
-    SMTP clients)."""
-    spent = {name: cpu_seconds(process.pid) for name, process in parts.items()}
-    spent["postgres"] = sum(cpu_seconds(pid) for pid in pids_named(b"postgres"))
-    spent["rabbitmq"] = sum(cpu_seconds(pid) for pid in pids_named(b"beam.smp"))
-    spent["smtp clients"] = cpu_seconds(os.getpid())
-    return spent
 
 
 def _wait_for(engine, count_sql, expected, seconds=600):

@@ -217,13 +217,18 @@ def author_of(session, message):
     return with_authors(session, [message])[0]["author"] if message else None
 
 
-def with_authors(session, messages):
-    """Messages as dicts, each naming who wrote it (a disabled agent keeps their name)."""
+def with_authors(session, messages, customer=None):
+    """Messages as dicts, each naming who wrote it (a disabled agent keeps their name).
+    `customer`, the ticket's own if the caller has it at hand, is not read again."""
     agent_ids = {m.author_agent_id for m in messages if m.author_agent_id}
     customer_ids = {m.author_customer_id for m in messages if m.author_customer_id}
-    agents = {a.id: a for a in session.scalars(select(Agent).where(Agent.id.in_(agent_ids)))}
-    people = {c.id: c for c in session.scalars(select(Customer)
-                                                .where(Customer.id.in_(customer_ids)))}
+    people = {customer.id: customer} if customer is not None else {}
+    customer_ids -= people.keys()
+    agents = {a.id: a for a in session.scalars(select(Agent).where(Agent.id.in_(agent_ids)))} \
+        if agent_ids else {}
+    if customer_ids:
+        people.update((c.id, c) for c in session.scalars(select(Customer)
+                                                          .where(Customer.id.in_(customer_ids))))
     result = []
     for message in messages:
         if message.author_agent_id in agents:

@@ -59,6 +59,12 @@ def _customer_of(session, payload):
                                     **details)
 
 
+tickets_table, customers_table = Ticket.__table__, Customer.__table__
+QUEUE_COLUMNS = (*(column for column in tickets_table.c if column.key != "version"),
+                 customers_table.c.name.label("customer_name"),
+                 customers_table.c.email.label("customer_email"))
+
+
 def find(session, actor, data):
     """A page of the tickets the actor may see, newest first."""
     query = parse(TicketQuery, data)
@@ -76,25 +82,21 @@ def find(session, actor, data):
     if query.customer_id is not None:
         conditions.append(Ticket.customer_id == query.customer_id)
     total = session.scalar(select(func.count()).select_from(Ticket).where(*conditions))
-    rows = session.scalars(select(Ticket).where(*conditions)
+    # plain rows, not ORM objects: a queue page is read far more often than anything else
+    rows = session.execute(select(*QUEUE_COLUMNS)
+                           .outerjoin(customers_table, customers_table.c.id == Ticket.customer_id)
+                           .where(*conditions)
                            .order_by(Ticket.created_at.desc(), Ticket.id.desc())
                            .offset((query.page - 1) * query.per_page).limit(query.per_page))
-    return {"items": _with_customers(session, list(rows)), "total": total,
+    return {"items": [_queue_item(row) for row in rows], "total": total,
             "page": query.page, "per_page": query.per_page}
 
 
-def _with_customers(session, tickets):
-    """Tickets with their customer's name and address: what a queue shows of who wrote."""
-    ids = {row.customer_id for row in tickets}
-    found = {row.id: row for row in session.scalars(select(Customer)
-                                                    .where(Customer.id.in_(ids)))} if ids else {}
-    items = []
-    for row in tickets:
-        customer = found.get(row.customer_id)
-        items.append({**serialise.ticket(row), "customer": {
-            "id": row.customer_id, "name": customer.name if customer else "",
-            "email": customer.email if customer else ""}})
-    return items
+def _queue_item(row):
+    """A ticket with its customer's name and address: what a queue shows of who wrote."""
+    return {**serialise.ticket(row), "customer": {
+        "id": row.customer_id, "name": row.customer_name or "",
+        "email": row.customer_email or ""}}
 
 
 def queue_counts(session, actor):
@@ -137,8 +139,9 @@ def full(session, actor, ticket_id):
                             .order_by(AuditEntry.created_at, AuditEntry.id)).all()
     rating = session.get(Rating, ticket.id)
     result = serialise.ticket(ticket)
-    result["customer"] = serialise.customer(customers.get(session, ticket.customer_id))
-    result["messages"] = conversation.with_authors(session, messages)
+    customer = customers.get(session, ticket.customer_id)
+    result["customer"] = serialise.customer(customer)
+    result["messages"] = conversation.with_authors(session, messages, customer)
     result["history"] = [serialise.audit_entry(row) for row in audit]
     result["rating"] = serialise.rating(rating) if rating else None
     result["children_ids"] = list(session.scalars(

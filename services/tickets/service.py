@@ -57,10 +57,10 @@ class TicketsService:
 
     @rpc
     def whoami(self, actor):
-        actor = self._actor(actor)
-        if actor.agent_id is None:
+        actor, row = access.caller(self.db, actor)  # asked before every search: one statement
+        if row is None:
             return {"system": actor.system}
-        return serialise.agent(agents.get(self.db, actor, actor.agent_id))
+        return serialise.agent(row, row.department_ids)
 
     # --- departments and agents -----------------------------------------------------------
     @rpc

@@ -110,6 +110,22 @@ def test_disabled_agent_is_locked_out_but_keeps_their_name(client, admin):
                                                 "name": "Leaving Agent", "active": False}
 
 
+def test_an_agent_asking_who_they_are_gets_their_own_record(client, admin):
+    first = post(client, "/departments", admin["token"], {"name": "First line"}).json
+    billing = post(client, "/departments", admin["token"], {"name": "Billing"}).json
+    olga, token = make_agent(client, admin, "Ольга Смирнова", "olga@isp.example",
+                             [billing["id"], first["id"]])
+    me = get(client, "/me", token).json
+    assert me == get(client, f"/agents/{olga['id']}", admin["token"]).json
+    assert me["department_ids"] == sorted([first["id"], billing["id"]])
+    assert (me["name"], me["email"], me["role"]) == ("Ольга Смирнова", "olga@isp.example",
+                                                     "agent")
+    assert patch(client, f"/agents/{olga['id']}", admin["token"],
+                 {"active": False}).status_code == 200
+    refused = get(client, "/me", token)
+    assert refused.status_code == 401 and refused.json["error"] == "AGENT_DISABLED"
+
+
 def test_session_login_needs_csrf_token_for_writes(client, admin):
     login = client.post("/api/v1/auth/login",
                         json={"email": "admin@isp.example", "password": "secret-pass-1"})
