@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.common import (cpu_by_part, cpu_spent_since, percentile,  # noqa: E402
+from bench.common import (analyse, cpu_by_part, cpu_spent_since, percentile,  # noqa: E402
                           stop_parts, throwaway_database, throwaway_vhost, wait_until_quiet)
 from helpdesk import config as settings  # noqa: E402
 from helpdesk import event_queues  # noqa: E402
@@ -161,6 +161,7 @@ def main():
         # and acknowledging them is not the agents' workload (earlier figures had it mixed in)
         wait_until_relayed(url)
         wait_until_quiet(config[settings.RABBIT_MANAGEMENT_URL], vhost)
+        analyse(url)
         api = f"http://127.0.0.1:{gateway}/api/v1"
         print(f"{args.tickets} tickets seeded and their events relayed; measuring", flush=True)
         run_rate(api, token, department, ids, 20, 3, args.clients, args.mix)  # warm-up

@@ -83,6 +83,21 @@ def pids_named(comm):
             continue
 
 
+def analyse(url):
+    """Give the planner its statistics of the seeded tables, as autovacuum would have them on a
+    database that has been running: a minute after seeding they may be missing, and then
+    PostgreSQL plans a queue page as if each table held one row."""
+    from helpdesk.database import make_engine
+    engine = make_engine(url, 1)
+    try:
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            for schema, table in connection.execute(text(
+                    "SELECT schemaname, relname FROM pg_stat_user_tables")).all():
+                connection.execute(text(f'ANALYZE "{schema}"."{table}"'))
+    finally:
+        engine.dispose()
+
+
 def cpu_by_part(parts, own_label):
     """CPU seconds so far of each part ({name: Popen}), of PostgreSQL and RabbitMQ, and of
     this script (`own_label`: the clients it plays)."""

@@ -224,7 +224,9 @@ def with_authors(session, messages, customer=None):
     customer_ids = {m.author_customer_id for m in messages if m.author_customer_id}
     people = {customer.id: customer} if customer is not None else {}
     customer_ids -= people.keys()
-    agents = {a.id: a for a in session.scalars(select(Agent).where(Agent.id.in_(agent_ids)))} \
+    # the columns shown, not Agent objects: those load their departments and addresses too
+    agents = {a.id: a for a in session.execute(select(Agent.id, Agent.name, Agent.active)
+                                               .where(Agent.id.in_(agent_ids)))} \
         if agent_ids else {}
     if customer_ids:
         people.update((c.id, c) for c in session.scalars(select(Customer)

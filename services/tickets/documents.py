@@ -63,8 +63,9 @@ def _documents(session, tickets):
                                .order_by(Message.created_at, Message.id)).all()
     customers = {row.id: row for row in session.scalars(
         select(Customer).where(Customer.id.in_({t.customer_id for t in tickets})))}
-    assignees = {row.id: row.name for row in session.scalars(
-        select(Agent).where(Agent.id.in_({t.assignee_id for t in tickets if t.assignee_id})))}
+    assignees = {row.id: row.name for row in session.execute(
+        select(Agent.id, Agent.name).where(
+            Agent.id.in_({t.assignee_id for t in tickets if t.assignee_id})))}
     by_ticket = {}
     for item in with_authors(session, messages):
         item["body_text"] = (item["body_text"] or "")[:MAX_INDEXED_CHARS]

@@ -25,8 +25,7 @@ def mail_context(session, actor, ticket_id, message_id=None):
         "ticket": serialise.ticket(ticket),
         "department": serialise.department(department),
         "customer": serialise.customer(customers.get(session, ticket.customer_id)),
-        "assignee": _person(session.get(Agent, ticket.assignee_id)) if ticket.assignee_id
-        else None,
+        "assignee": _assignee(session, ticket),
         "own_addresses": list(session.scalars(select(DepartmentAddress.address))),
         "managers": _managers(session, department.id),
         "first_message": _first(thread),
@@ -58,8 +57,7 @@ def new_ticket_context(session, ticket, message, customer):
     department_context, managers = known["department", ticket.department_id]
     return {"ticket": serialise.ticket(ticket), "department": department_context,
             "customer": serialise.customer(customer),
-            "assignee": _person(session.get(Agent, ticket.assignee_id)) if ticket.assignee_id
-            else None,
+            "assignee": _assignee(session, ticket),
             "own_addresses": known["own_addresses"], "managers": managers,
             "first_message": _first([message]), "message": None, "references": []}
 
@@ -94,12 +92,23 @@ def _with_content(session, message):
 
 
 def _managers(session, department_id):
-    rows = session.scalars(select(Agent).join(agent_departments,
-                                              agent_departments.c.agent_id == Agent.id)
+    rows = session.execute(select(*PERSON).join(agent_departments,
+                                                agent_departments.c.agent_id == Agent.id)
                            .where(agent_departments.c.department_id == department_id,
                                   Agent.role == Role.MANAGER, Agent.active.is_(True))
                            .order_by(Agent.id))
     return [_person(agent) for agent in rows]
+
+
+# the columns a mail names an agent by (an Agent object would load its departments too)
+PERSON = (Agent.id, Agent.name, Agent.email)
+
+
+def _assignee(session, ticket):
+    if ticket.assignee_id is None:
+        return None
+    return _person(session.execute(select(*PERSON).where(Agent.id == ticket.assignee_id))
+                   .first())
 
 
 def _person(agent):
