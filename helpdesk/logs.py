@@ -10,8 +10,8 @@ entry of nameko's call id stack."""
 import contextvars
 import json
 import logging
-from contextlib import contextmanager
 import sys
+from contextlib import contextmanager
 from datetime import datetime, timezone
 
 KEY = "correlation_id"

@@ -60,8 +60,7 @@ def take_many(session, events, handle):
     and one commit for them all. If handling any of them fails, the batch is rolled back and
     each is taken on its own, so only the failing one is kept pending. `events` is
     [(event_type, payload)]; one result each, in order (None: a redelivery)."""
-    keyed = [(str(payload.get("event_id") or "")[:64], event_type, payload)
-             for event_type, payload in events]
+    keyed = [(_key(payload), event_type, payload) for event_type, payload in events]
     if not all(event_id for event_id, _, _ in keyed):  # each alone, as take treats them
         return _each(session, events, handle)
     rows = {event_id: _row(event_id, event_type, payload, done=True)
@@ -89,8 +88,12 @@ def _each(session, events, handle):
     return results
 
 
+def _key(payload):
+    return str(payload.get("event_id") or "")[:64]
+
+
 def _event_id(event_type, payload):
-    event_id = str(payload.get("event_id") or "")[:64]
+    event_id = _key(payload)
     if not event_id:
         log.warning("an %s event without an event_id was ignored: %r", event_type, payload)
     return event_id

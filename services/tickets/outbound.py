@@ -12,6 +12,9 @@ from services.tickets.models import Agent, Blob, DepartmentAddress, Message, age
 
 THREAD_REFERENCES = 20  # the first message and the latest ones are what clients thread by
 
+# the columns a mail names an agent by (an Agent object would load its departments too)
+PERSON = (Agent.id, Agent.name, Agent.email)
+
 
 def mail_context(session, actor, ticket_id, message_id=None):
     access.require_admin(actor)  # system callers (notify) and admins only
@@ -98,10 +101,6 @@ def _managers(session, department_id):
                                   Agent.role == Role.MANAGER, Agent.active.is_(True))
                            .order_by(Agent.id))
     return [_person(agent) for agent in rows]
-
-
-# the columns a mail names an agent by (an Agent object would load its departments too)
-PERSON = (Agent.id, Agent.name, Agent.email)
 
 
 def _assignee(session, ticket):
