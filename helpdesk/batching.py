@@ -28,17 +28,21 @@ class Coalescer:
     def run(self, item, apply):
         """`apply(items)` gives one result per item, in order; returns this item's result
         once its batch is applied, or raises what applying the batch raised."""
-        if len(self.gathering.items) >= self.max_size:
+        return self.run_many([item], apply)[0]
+
+    def run_many(self, items, apply):
+        """`run` for several items of one caller (at most max_size), kept in one batch."""
+        if len(self.gathering.items) + len(items) > self.max_size:
             self.gathering = _Batch()
         batch = self.gathering
         position = len(batch.items)
-        batch.items.append(item)
+        batch.items.extend(items)
         with self.turn:
             if not batch.done:
                 self._apply(batch, apply)
         if batch.error is not None:
             raise batch.error
-        return batch.results[position]
+        return batch.results[position:position + len(items)]
 
     def _apply(self, batch, apply):
         if self.gathering is batch:
@@ -67,4 +71,23 @@ class Batches(DependencyProvider):
             self.container.service_name, self.name).observe)
 
     def get_dependency(self, worker_ctx):
-        return self.coalescer.run
+        return _Run(self.coalescer)
+
+
+class _Run:
+    """`self.batches(item, apply)`: the item with those of concurrent workers;
+    `self.batches.together(items, apply)`: items that came together already (one message
+    carrying several events), kept together in batches of at most max_size, with those of
+    concurrent workers."""
+
+    def __init__(self, coalescer):
+        self.coalescer = coalescer
+
+    def __call__(self, item, apply):
+        return self.coalescer.run(item, apply)
+
+    def together(self, items, apply):
+        results, size = [], self.coalescer.max_size
+        for start in range(0, len(items), size):
+            results.extend(self.coalescer.run_many(items[start:start + size], apply))
+        return results

@@ -42,11 +42,25 @@ class Role(StrEnum):
 # answers) and for a customer's request its acknowledgement's "mail_context" (what
 # tickets.mail_context answers): a snapshot of the moment it was made.
 TICKET_CREATED = "ticket_created"
+# tickets_created: the ticket_created events one transaction committed (a batch of mails
+# handed over together), in one message: {"events": [ticket_created payload, ...]}. Each item
+# is the whole ticket_created payload with its own event_id; a consumer treats them as if
+# they had come one by one. Why: one message to each consumer instead of one a ticket was
+# most of what RabbitMQ and the consumers spent on a mail (bench/floors.py).
+TICKETS_CREATED = "tickets_created"
 MESSAGE_ADDED = "message_added"
 TICKET_UPDATED = "ticket_updated"
 TICKET_SPLIT = "ticket_split"
 TICKET_MERGED = "ticket_merged"
 RATING_RECEIVED = "rating_received"
+
+
+def events_together(payload):
+    """The events a together-message (tickets_created) carries; [] when it carries none."""
+    events = payload.get("events") if isinstance(payload, dict) else None
+    return [event for event in events if isinstance(event, dict)] \
+        if isinstance(events, list) else []
+
 
 # How a ticket came to be, in ticket_created: only a customer's own request is acknowledged.
 ORIGIN_CUSTOMER = "customer"   # their mail, or the portal

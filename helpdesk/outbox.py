@@ -23,7 +23,8 @@ from helpdesk import logs
 log = logging.getLogger(__name__)
 
 _PENDING = "outbox_pending"
-BULK = 20  # from this many events at once, one AMQP transaction publishes them
+BULK = 20  # from this many messages at once, one AMQP transaction publishes them
+TOGETHER_MAX = 50  # events of one type in one together-message
 PERSISTENT_DELIVERY_MODE = 2
 _COMMITTED = "outbox_committed"
 
@@ -103,18 +104,42 @@ def _forget_pending(session, transaction):
         session.info.pop(_PENDING, None)
 
 
+def as_messages(events, together):
+    """The committed events, (event_id, event_type, payload) each, as the messages to publish,
+    (event_type, payload) each, in order: the events of a type in `together` in messages of
+    up to TOGETHER_MAX, each where its first event stood."""
+    messages, groups = [], {}
+    for _, event_type, payload in events:
+        if event_type not in together:
+            messages.append((event_type, payload))
+            continue
+        group = groups.get(event_type)
+        if group is None or len(group) == TOGETHER_MAX:
+            group = groups[event_type] = []
+            messages.append((event_type, group))
+        group.append(payload)
+    return [(event_type, payload) if not isinstance(payload, list)
+            else (event_type, payload[0]) if len(payload) == 1
+            else (together[event_type], {"events": payload, **_correlated({})})
+            for event_type, payload in messages]
+
+
 class EventOutbox(DependencyProvider):
     """Publishes, when a worker ends, the events its committed transactions recorded.
 
     `session_attr` names the service's Database dependency; `model` is the outbox table.
-    Published rows are marked in batches every `mark_every` seconds rather than each in a
+    `together` maps an event type to the type of the message that carries several of them:
+    the events of that type one transaction committed go out in one message,
+    {"events": [payload, ...]} (a single one goes out as itself, and so does everything the
+    relay publishes again). Published rows are marked in batches every `mark_every` seconds rather than each in a
     transaction of its own (a commit per event was a fifth of the cost of an inbound mail);
     an event published but not yet marked when the process dies is published again by the
     relay, which consumers already allow for.
     """
 
-    def __init__(self, model, session_attr="db", mark_every=0.5):
+    def __init__(self, model, session_attr="db", mark_every=0.5, together=None):
         self.model = model
+        self.together = together or {}
         self.session_attr = session_attr
         self.mark_every = mark_every
         self.published = []
@@ -150,11 +175,12 @@ class EventOutbox(DependencyProvider):
             self.publish(session, committed)
 
     def publish(self, session, events):
+        messages = as_messages(events, self.together)
         try:
-            if len(events) >= BULK:
-                self.publish_in_one_transaction(events)
+            if len(messages) >= BULK:
+                self.publish_in_one_transaction(messages)
             else:
-                for _, event_type, payload in events:
+                for event_type, payload in messages:
                     self.dispatch(self.container.service_name, event_type, payload)
         except Exception:  # the relay retries; the caller's change is already committed
             log.exception("publishing events failed; the outbox relay will retry")
@@ -162,8 +188,8 @@ class EventOutbox(DependencyProvider):
         self.engine = session.get_bind()
         self.published.extend(event_id for event_id, _, _ in events)
 
-    def publish_in_one_transaction(self, events):
-        """Publish many events as one AMQP transaction: the broker has them all once
+    def publish_in_one_transaction(self, messages):
+        """Publish many messages, (event_type, payload) each, as one AMQP transaction: the broker has them all once
         tx.commit returns, after one round trip instead of a confirm per event (a burst of
         10,000 escalations waited on confirms for half a minute)."""
         config = self.container.config
@@ -174,7 +200,7 @@ class EventOutbox(DependencyProvider):
             producer = Producer(channel, exchange=exchange, serializer=serializer)
             exchange(channel).declare()
             channel.tx_select()
-            for _, event_type, payload in events:
+            for event_type, payload in messages:
                 producer.publish(payload, routing_key=event_type,
                                  delivery_mode=PERSISTENT_DELIVERY_MODE)
             channel.tx_commit()

@@ -10,7 +10,7 @@ from nameko.rpc import RpcProxy, rpc
 from nameko.timer import timer
 from sqlalchemy import text
 
-from helpdesk import contract
+from helpdesk import contract, logs
 from helpdesk.admins import require_admin
 from helpdesk.batching import Batches
 from helpdesk.correlation import Correlation
@@ -44,6 +44,12 @@ class EscalationService:
     @event_handler("tickets", contract.TICKET_CREATED, requeue_on_error=True)
     def on_ticket_created(self, payload):
         self._follow(payload["ticket"]["id"], payload.get("sla_facts"))
+
+    @event_handler("tickets", contract.TICKETS_CREATED, requeue_on_error=True)
+    def on_tickets_created(self, payload):
+        created = contract.events_together(payload)
+        self._follow_all([(event["ticket"]["id"], event.get("sla_facts")) for event in created],
+                         created)
 
     @event_handler("tickets", contract.MESSAGE_ADDED, requeue_on_error=True)
     def on_message_added(self, payload):
@@ -149,17 +155,27 @@ class EscalationService:
 
     # --- helpers shared by the entrypoints ------------------------------------------------
     def _follow(self, ticket_id, first_facts=None):
+        # under load, concurrent events' tickets are followed in one transaction
+        followed = self._or_requeue(lambda: self.batches((ticket_id, first_facts),
+                                                         self._follow_together))
+        _log_followed(ticket_id, followed)
+
+    def _follow_all(self, wanted, events):
+        """Tickets whose events came together in one message, followed in one transaction;
+        each logged under its own event's correlation id."""
+        followed = self._or_requeue(lambda: self.batches.together(wanted,
+                                                                  self._follow_together))
+        for (ticket_id, _), done, event in zip(wanted, followed, events):
+            with logs.continuing(event):
+                _log_followed(ticket_id, done)
+
+    def _or_requeue(self, follow):
         try:
-            # under load, concurrent events' tickets are followed in one transaction
-            followed = self.batches((ticket_id, first_facts), self._follow_together)
+            return follow()
         except Exception:
             self.db.rollback()
             eventlet.sleep(REQUEUE_PAUSE_SECONDS)
             raise
-        if followed:
-            log.info("ticket %s: SLA clocks brought up to date", ticket_id)
-        else:
-            log.error("ticket %s not followed: no such ticket", ticket_id)
 
     def _follow_together(self, wanted):
         followed = set(tracking.follow_many(
@@ -175,6 +191,13 @@ class EscalationService:
 
     def _admin(self, actor):
         return require_admin(self.tickets.whoami(actor), "manage SLA policies and calendars")
+
+
+def _log_followed(ticket_id, followed):
+    if followed:
+        log.info("ticket %s: SLA clocks brought up to date", ticket_id)
+    else:
+        log.error("ticket %s not followed: no such ticket", ticket_id)
 
 
 def _sees(who, department_id):

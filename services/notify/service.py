@@ -46,6 +46,10 @@ class NotifyService:
     def on_ticket_created(self, payload):
         self._take(events.CREATED, payload)
 
+    @event_handler("tickets", contract.TICKETS_CREATED, requeue_on_error=True)
+    def on_tickets_created(self, payload):
+        self._take_all(events.CREATED, contract.events_together(payload))
+
     @event_handler("tickets", contract.MESSAGE_ADDED, requeue_on_error=True)
     def on_message_added(self, payload):
         self._take(events.MESSAGE, payload)
@@ -106,14 +110,30 @@ class NotifyService:
 
     # --- helpers shared by the entrypoints ------------------------------------------------
     def _take(self, event_type, payload):
-        update = live.live_event(event_type, payload)
-        if update is not None:
-            self.broadcast(contract.LIVE, update)
+        self._tell_browsers(event_type, [payload])
         if not events.calls_for_mail(event_type, payload, self._options.assignments):
             return
+        # under load, concurrent events are stored and worked in one transaction
+        self._queue_or_requeue(lambda: self.batches((event_type, payload), self._take_together))
+
+    def _take_all(self, event_type, payloads):
+        """Events that came together in one message, stored and worked in one transaction."""
+        self._tell_browsers(event_type, payloads)
+        wanted = [(event_type, payload) for payload in payloads
+                  if events.calls_for_mail(event_type, payload, self._options.assignments)]
+        if wanted:
+            self._queue_or_requeue(lambda: any(self.batches.together(wanted,
+                                                                     self._take_together)))
+
+    def _tell_browsers(self, event_type, payloads):
+        for payload in payloads:
+            update = live.live_event(event_type, payload)
+            if update is not None:
+                self.broadcast(contract.LIVE, update)
+
+    def _queue_or_requeue(self, take):
         try:
-            # under load, concurrent events are stored and worked in one transaction
-            queued = self.batches((event_type, payload), self._take_together)
+            queued = take()
         except Exception:
             self.db.rollback()
             eventlet.sleep(REQUEUE_PAUSE_SECONDS)  # the broker redelivers it right away

@@ -9,7 +9,7 @@ from nameko.events import event_handler
 from nameko.rpc import RpcProxy, rpc
 from nameko.timer import timer
 
-from helpdesk import contract
+from helpdesk import contract, logs
 from helpdesk.batching import Batches
 from helpdesk.correlation import Correlation
 from helpdesk.database import Database
@@ -39,6 +39,11 @@ class SearchService:
     @event_handler("tickets", contract.TICKET_CREATED, requeue_on_error=True)
     def on_ticket_created(self, payload):
         self._refresh([payload["ticket"]["id"]])
+
+    @event_handler("tickets", contract.TICKETS_CREATED, requeue_on_error=True)
+    def on_tickets_created(self, payload):
+        created = contract.events_together(payload)
+        self._refresh([event["ticket"]["id"] for event in created], created)
 
     @event_handler("tickets", contract.MESSAGE_ADDED, requeue_on_error=True)
     def on_message_added(self, payload):
@@ -98,11 +103,20 @@ class SearchService:
         return self.index.health()
 
     # --- helpers shared by the entrypoints ------------------------------------------------
-    def _refresh(self, ticket_ids):
+    def _refresh(self, ticket_ids, events_together=None):
+        """The tickets read and stored again. Under load, concurrent events' tickets go
+        together; `events_together` came together in one message, one a ticket, and each
+        ticket is logged under its own event's correlation id."""
         try:
-            # under load, concurrent events' tickets are read and stored together
-            self.batches(ticket_ids, self._refresh_together)
-            log.info("tickets %s indexed", ", ".join(map(str, ticket_ids)))
+            if events_together:
+                self.batches.together([[number] for number in ticket_ids],
+                                      self._refresh_together)
+                for number, event in zip(ticket_ids, events_together):
+                    with logs.continuing(event):
+                        log.info("tickets %s indexed", number)
+            else:
+                self.batches(ticket_ids, self._refresh_together)
+                log.info("tickets %s indexed", ", ".join(map(str, ticket_ids)))
         except HelpdeskError as error:  # it will not get better by trying again
             log.error("tickets %s not indexed: %s", ticket_ids, error)
         except Exception:

@@ -30,7 +30,8 @@ class TicketsService:
     name = "tickets"
 
     db = Database()
-    outbox = EventOutbox(OutboxEvent)
+    # the tickets a batch of mails opened go to each consumer in one message
+    outbox = EventOutbox(OutboxEvent, together={contract.TICKET_CREATED: contract.TICKETS_CREATED})
     metrics = EntrypointMetrics()
     correlation = Correlation()
     config = Config()

@@ -57,3 +57,23 @@ def test_a_failed_batch_fails_every_caller_in_it_and_not_the_next():
     assert first.wait() == 1
     assert coalescer.run(4, apply) == 4
     assert calls == [[1], [2, 3], [4]]
+
+
+def test_items_that_came_together_stay_together_in_batches_of_at_most_max_size():
+    from helpdesk.batching import _Run
+    calls, observed = [], []
+    run = _Run(Coalescer(max_size=2, observe=observed.append))
+    assert run.together([1, 2, 3, 4, 5], slow_double(calls, 0)) == [2, 4, 6, 8, 10]
+    assert calls == [[1, 2], [3, 4], [5]] and observed == [2, 2, 1]
+
+
+def test_items_that_came_together_join_those_of_concurrent_workers():
+    from helpdesk.batching import _Run
+    calls = []
+    run = _Run(Coalescer(max_size=10))
+    pool = eventlet.GreenPool()
+    first = pool.spawn(run, 0, slow_double(calls))  # applied alone; the rest gather meanwhile
+    eventlet.sleep(0)
+    pairs = [pool.spawn(run.together, [n, n + 1], slow_double(calls)) for n in (1, 3, 5)]
+    assert first.wait() == 0 and [pair.wait() for pair in pairs] == [[2, 4], [6, 8], [10, 12]]
+    assert calls == [[0], [1, 2, 3, 4, 5, 6]]
