@@ -135,7 +135,9 @@ def _wait_for(engine, count_sql, expected, seconds=600):
         with engine.connect() as connection:
             if connection.execute(text(count_sql)).scalar() >= expected:
                 return time.time()
-        time.sleep(0.05)
+        # a count over raw_mail costs PostgreSQL about 3 ms: polled every 50 ms it was
+        # a tenth of a millisecond of "PostgreSQL" a mail that the help desk never spent
+        time.sleep(0.25)
     raise RuntimeError(f"not all {expected} there after {seconds} s: {count_sql}")
 
 
