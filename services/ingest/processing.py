@@ -18,31 +18,47 @@ from services.ingest.parsing import UnparseableMail, parse
 log = logging.getLogger(__name__)
 
 
-def process(session, raw_mail_id, context_for, hand_over):
+class Ledger:
+    """Where a worker claims its raw mail and records what became of it: a statement and a
+    commit each. The service passes one that does so for concurrent workers together."""
+
+    def __init__(self, session):
+        self.session = session
+
+    def claim(self, raw_mail_id):
+        return raw_mails.claim(self.session, raw_mail_id)
+
+    def finish(self, raw_mail_id, status, **outcome):
+        raw_mails.finish(self.session, raw_mail_id, status, **outcome)
+
+
+def process(session, raw_mail_id, context_for, hand_over, ledger=None):
     """Process one raw mail. `context_for(raw_mail, force)` gives the filters' context;
-    `hand_over(payload)` hands the mail to tickets (`ingest_messages`). Returns the final
-    status, or None when there was nothing to do (already processed: a redelivery)."""
-    row = raw_mails.claim(session, raw_mail_id)
+    `hand_over(payload)` hands the mail to tickets (`ingest_messages`); `ledger` claims it and
+    records the outcome (by default a Ledger on `session`). Returns the final status, or None
+    when there was nothing to do (already processed: a redelivery)."""
+    ledger = ledger or Ledger(session)
+    row = ledger.claim(raw_mail_id)
     if row is None:
         return None
     if row.attempts > raw_mails.MAX_ATTEMPTS:
-        return _quarantine(session, row, "GAVE_UP", f"{row.attempts - 1} attempts ended without "
+        return _quarantine(ledger, row, "GAVE_UP", f"{row.attempts - 1} attempts ended without "
                            "an answer (the worker stopped or timed out each time)")
     started = time.perf_counter()
     try:
         mail = parse(row.content)
     except UnparseableMail as error:
-        return _quarantine(session, row, "UNPARSEABLE", str(error))
+        return _quarantine(ledger, row, "UNPARSEABLE", str(error))
     except Exception as error:  # a parser bug must not lose or loop the mail
         log.exception("parser failed on raw mail %s", row.id)
-        return _quarantine(session, row, "PARSER_ERROR", f"{type(error).__name__}: {error}")
+        return _quarantine(ledger, row, "PARSER_ERROR", f"{type(error).__name__}: {error}")
     metrics.PARSE_SECONDS.observe(time.perf_counter() - started)
     eventlet.sleep(0)  # parsing is CPU work: let heartbeats and other workers through
     try:
         verdict = _judge(mail, row, context_for)
     except FilterFailed as error:
-        return _quarantine(session, row, "FILTER_ERROR", str(error))
-    return _act(session, row, verdict, hand_over)
+        return _quarantine(ledger, row, "FILTER_ERROR", str(error))
+    return _act(ledger, row, verdict, hand_over)
 
 
 class FilterFailed(Exception):
@@ -73,23 +89,23 @@ def _homeless(verdict):
                 or verdict.auto_reply or verdict.bounce)
 
 
-def _act(session, row, verdict, hand_over):
+def _act(ledger, row, verdict, hand_over):
     trail = [m.as_dict() for m in verdict.trail]
     if verdict.dropped:
-        return _finish(session, row, "ignored", reason=verdict.dropped, trail=trail)
+        return _finish(ledger, row, "ignored", reason=verdict.dropped, trail=trail)
     if _homeless(verdict):
-        return _quarantine(session, row, "NO_DEPARTMENT", "no department receives mail at its "
+        return _quarantine(ledger, row, "NO_DEPARTMENT", "no department receives mail at its "
                            "addresses, no routing rule matched and no default department is "
                            "set", trail)
     try:
         result = hand_over(handover.payload(row, verdict))
     except HelpdeskError as error:  # the mail's own fault: tickets refused it
-        return _quarantine(session, row, error.code, error.message, trail)
+        return _quarantine(ledger, row, error.code, error.message, trail)
     if result.get("ignored"):
-        return _finish(session, row, "ignored", reason=result["ignored"], trail=trail)
+        return _finish(ledger, row, "ignored", reason=result["ignored"], trail=trail)
     trail.append(Match("tickets", _described(result)).as_dict())
     log.info("raw mail %s: %s", row.id, _described(result))
-    return _finish(session, row, "processed", ticket_id=result["ticket_id"],
+    return _finish(ledger, row, "processed", ticket_id=result["ticket_id"],
                    message_id=result["message_id"], trail=trail)
 
 
@@ -100,18 +116,18 @@ def _described(result):
     return f"{verb} ticket #{result['ticket_id']}"
 
 
-def _finish(session, row, status, **outcome):
-    raw_mails.finish(session, row.id, status, **outcome)
+def _finish(ledger, row, status, **outcome):
+    ledger.finish(row.id, status, **outcome)
     metrics.MAILS_PROCESSED.labels("ticket" if status == "processed" else status).inc()
     if status == "processed":
         metrics.END_TO_END_SECONDS.observe(max(0.0, time.time() - row.received_at.timestamp()))
     return status
 
 
-def _quarantine(session, row, code, reason, trail=()):
+def _quarantine(ledger, row, code, reason, trail=()):
     log.warning("raw mail %s quarantined: %s: %s", row.id, code, reason)
     metrics.MAILS_QUARANTINED.labels(code).inc()
-    return _finish(session, row, "quarantined", reason=f"{code}: {reason}", trail=trail)
+    return _finish(ledger, row, "quarantined", reason=f"{code}: {reason}", trail=trail)
 
 
 def _count(verdict):

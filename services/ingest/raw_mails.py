@@ -3,6 +3,7 @@
 and be repeated; this step cannot."""
 import base64
 import hashlib
+import json
 from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import func, select, text, update
@@ -49,6 +50,18 @@ def claim(session, raw_mail_id):
     return row
 
 
+def claim_many(session, raw_mail_ids):
+    """`claim` for the mails of concurrent workers, in one statement and one commit: one
+    answer each, in order. The same id twice in a batch is claimed once (for the first)."""
+    table = RawMail.__table__
+    rows = {row.id: row for row in session.execute(
+        update(table).where(table.c.id.in_(sorted(set(raw_mail_ids))),
+                            table.c.status == "received")
+        .values(attempts=table.c.attempts + 1).returning(*table.c))}
+    session.commit()
+    return [rows.pop(raw_mail_id, None) for raw_mail_id in raw_mail_ids]
+
+
 def release(session, raw_mail_id):
     """Take back the attempt of a try that failed for reasons not the mail's own (tickets or
     the database unreachable): only workers dying on the mail itself make it poison."""
@@ -66,6 +79,27 @@ def finish(session, raw_mail_id, status, *, reason=None, ticket_id=None, message
         status=status, reason=reason, ticket_id=ticket_id, message_id=message_id,
         trail=list(trail), processed_at=func.now()))
     session.commit()
+
+
+_FINISHED = text("""
+    UPDATE ingest.raw_mail r SET status = d.status, reason = d.reason, ticket_id = d.ticket_id,
+           message_id = d.message_id, trail = d.trail, processed_at = now()
+    FROM jsonb_to_recordset(CAST(:outcomes AS jsonb))
+         AS d(id bigint, status text, reason text, ticket_id bigint, message_id bigint,
+              trail jsonb)
+    WHERE r.id = d.id""")
+
+
+def finish_many(session, outcomes):
+    """`finish` for the mails of concurrent workers, in one statement and one commit:
+    `outcomes` is [(raw_mail_id, status, {reason, ticket_id, message_id, trail})]."""
+    rows = [{"id": raw_mail_id, "status": status, "reason": outcome.get("reason"),
+             "ticket_id": outcome.get("ticket_id"), "message_id": outcome.get("message_id"),
+             "trail": list(outcome.get("trail") or ())}
+            for raw_mail_id, status, outcome in outcomes]
+    session.execute(_FINISHED, {"outcomes": json.dumps(rows)})
+    session.commit()
+    return [None] * len(outcomes)
 
 
 def due_for_sweep(session, older_than_seconds, limit=500):

@@ -23,6 +23,7 @@ from services.ingest.directory import DirectoryCache
 
 log = logging.getLogger(__name__)
 INGEST = system("ingest")
+MAX_LEDGER_BATCH = 50  # raw mails claimed, or finished, in one statement
 
 
 class IngestService:
@@ -36,6 +37,8 @@ class IngestService:
     correlation = Correlation()
     directory = DirectoryCache()
     batches = Batches("hand_over", max_size=handover.MAX_BATCH)
+    claims = Batches("claim", max_size=MAX_LEDGER_BATCH)
+    finishes = Batches("finish", max_size=MAX_LEDGER_BATCH)
 
     # --- parse workers ----------------------------------------------------------------------
     @consume(queue.RAW_MAIL_QUEUE)
@@ -45,7 +48,8 @@ class IngestService:
         raw_mail_id = int(body["raw_mail_id"])
         self.correlation(logs.mail_correlation(raw_mail_id))
         try:
-            processing.process(self.db, raw_mail_id, self._context, self._hand_over)
+            processing.process(self.db, raw_mail_id, self._context, self._hand_over,
+                               _TogetherLedger(self))
         except (Exception, eventlet.Timeout) as error:
             log.warning("raw mail %s left for a later try: %r", raw_mail_id, error)
             self.db.rollback()
@@ -177,3 +181,20 @@ class IngestService:
     def _rules_changed(self, result):
         self.directory.forget()
         return result
+
+
+class _TogetherLedger(processing.Ledger):
+    """Claims and outcomes of concurrent parse workers in one statement and one commit each:
+    two commits a mail were most of what a parse worker spent besides parsing."""
+
+    def __init__(self, service):
+        super().__init__(service.db)
+        self.service = service
+
+    def claim(self, raw_mail_id):
+        return self.service.claims(raw_mail_id, lambda ids: raw_mails.claim_many(
+            self.service.db, ids))
+
+    def finish(self, raw_mail_id, status, **outcome):
+        self.service.finishes((raw_mail_id, status, outcome), lambda outcomes:
+                              raw_mails.finish_many(self.service.db, outcomes))

@@ -32,6 +32,31 @@ def test_claim_counts_attempts_and_finished_mail_is_not_claimed_again(db):
     assert raw_mails.claim(db, raw_mail_id) is None
 
 
+def test_concurrent_workers_claim_in_one_statement_each_mail_once(db):
+    first, second, done = (raw_mails.store(db, RAW, "smtp")[0] for _ in range(3))
+    raw_mails.finish(db, done, "processed", ticket_id=1000, message_id=1)
+    claimed = raw_mails.claim_many(db, [second, done, first, 999999, second])
+    assert [row.id if row else None for row in claimed] == [second, None, first, None, None]
+    assert [row.attempts for row in claimed if row] == [1, 1]
+    assert claimed[0].content == RAW  # the worker parses what it claimed
+
+
+def test_concurrent_workers_record_their_outcomes_in_one_statement(db):
+    processed, quarantined = (raw_mails.store(db, RAW, "smtp")[0] for _ in range(2))
+    trail = [{"filter": "tickets", "detail": "opened ticket #1000"}]
+    raw_mails.finish_many(db, [
+        (processed, "processed", {"ticket_id": 1000, "message_id": 7, "trail": trail}),
+        (quarantined, "quarantined", {"reason": "NO_DEPARTMENT: nobody receives it"})])
+    first, second = raw_mails.get(db, processed), raw_mails.get(db, quarantined)
+    assert (first.status, first.ticket_id, first.message_id, first.reason) == \
+        ("processed", 1000, 7, None)
+    assert first.trail == trail
+    assert (second.status, second.reason, second.ticket_id, second.trail) == \
+        ("quarantined", "NO_DEPARTMENT: nobody receives it", None, [])
+    assert first.processed_at is not None and second.processed_at is not None
+    assert raw_mails.claim_many(db, [processed, quarantined]) == [None, None]
+
+
 def test_sweeper_takes_each_forgotten_mail_once_per_period(db):
     old, _ = raw_mails.store(db, RAW, "smtp")
     db.execute(text("UPDATE ingest.raw_mail SET received_at = now() - interval '10 minutes'"))
