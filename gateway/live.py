@@ -171,12 +171,17 @@ class LiveEvents:
                 connection.heartbeat_check()
 
     def _on_message(self, body, message):
+        together = isinstance(body, dict) and "events" in body  # several in one message
+        for event in contract.events_together(body) if together else [body]:
+            self._relay(event)
+
+    def _relay(self, event):
         # the kind becomes the SSE event name: a line break in it would forge events
-        if not isinstance(body, dict) or not EVENT_KIND.fullmatch(str(body.get("kind"))):
-            log.warning("live events: ignored a malformed event %r", body)
+        if not isinstance(event, dict) or not EVENT_KIND.fullmatch(str(event.get("kind"))):
+            log.warning("live events: ignored a malformed event %r", event)
             return
-        RECEIVED.labels(body["kind"]).inc()
-        self._fan_out(body)
+        RECEIVED.labels(event["kind"]).inc()
+        self._fan_out(event)
 
     def _fan_out(self, event):
         with self._lock:

@@ -78,7 +78,8 @@ SLA_WARNING = "sla_warning"
 # kind, recipients, code (SMTP, or null), reason.
 DELIVERY_FAILED = "delivery_failed"
 # live: what an agent's browser is told at once: kind ("message", "ticket", "assigned"),
-# ticket_id, department_id, and for assignments assignee_id.
+# ticket_id, department_id, and for assignments assignee_id. What one batch of events calls
+# for goes in one message, {"events": [live event, ...]}.
 LIVE = "live"
 
 # The ticket tag in mail subjects: "Re: No internet [#1234]". The prefix is configurable

@@ -126,10 +126,12 @@ class NotifyService:
                                                                      self._take_together)))
 
     def _tell_browsers(self, event_type, payloads):
-        for payload in payloads:
-            update = live.live_event(event_type, payload)
-            if update is not None:
-                self.broadcast(contract.LIVE, update)
+        updates = [update for update in (live.live_event(event_type, payload)
+                                         for payload in payloads) if update is not None]
+        if len(updates) == 1:
+            self.broadcast(contract.LIVE, updates[0])
+        elif updates:  # a batch of new tickets: one message, not one a ticket
+            self.broadcast(contract.LIVE, {"events": updates})
 
     def _queue_or_requeue(self, take):
         try:

@@ -39,6 +39,16 @@ class Subscriber:
         Subscriber.together.append(payload)
 
 
+class Browsers:
+    """Stands in for the gateways, which relay notify's live events to agents' browsers."""
+    name = "together_test_browsers"
+    told = []
+
+    @event_handler("notify", contract.LIVE)
+    def live(self, payload):
+        Browsers.told.append(payload)
+
+
 def mail(number, **extra):
     return {"message_id": f"<together-{number}@mail.example>",
             "from_address": f"customer{number}@mail.example", "from_name": f"Клиент {number}",
@@ -91,7 +101,8 @@ def test_tickets_opened_together_are_acknowledged_followed_and_indexed_once(
         container_factory, config, db, relay):
     fixtures.department(db, "First line", ["support@isp.example"])
     settings = {**config, **relay.settings()}
-    for service in (TicketsService, NotifyService, EscalationService, SearchService):
+    Browsers.told = []
+    for service in (TicketsService, NotifyService, EscalationService, SearchService, Browsers):
         container_factory(service, settings).start()
     with ClusterRpcProxy(config) as rpc:
         outcomes = rpc.tickets.ingest_messages(INGEST, [mail(1), mail(2), mail(3)])
@@ -99,6 +110,10 @@ def test_tickets_opened_together_are_acknowledged_followed_and_indexed_once(
     acknowledged = relay.wait_for(3)
     assert sorted(ack["To"].addresses[0].addr_spec for ack in acknowledged) == [
         "customer1@mail.example", "customer2@mail.example", "customer3@mail.example"]
+    assert wait_until(lambda: Browsers.told, seconds=10)
+    [told] = Browsers.told  # the browsers hear of all three in one message
+    assert [(event["kind"], event["ticket_id"]) for event in told["events"]] == [
+        ("ticket", number) for number in opened]
     assert wait_until(lambda: count(db, Clock.ticket_id, Clock.ticket_id.in_(opened)) == 3,
                       seconds=10)
     assert wait_until(lambda: count(db, TicketEntry.ticket_id,

@@ -33,6 +33,18 @@ def test_an_event_reaches_the_departments_agents_and_the_admins_only():
     assert ada.next_event(timeout=0) == event(FIRST_LINE)
 
 
+def test_events_that_came_in_one_message_are_each_relayed_to_whoever_may_see_them():
+    hub, (olga, boris) = hub_with({"role": "agent", "department_ids": [FIRST_LINE]},
+                                  {"role": "agent", "department_ids": [BILLING]})
+    hub._on_message({"events": [event(FIRST_LINE), event(BILLING, "message"),
+                                {"kind": "ticket\ndata: forged", "department_id": BILLING}]},
+                    message=None)
+    assert olga.next_event(timeout=0) == event(FIRST_LINE)
+    assert olga.next_event(timeout=0) is None
+    assert boris.next_event(timeout=0) == event(BILLING, "message")
+    assert boris.next_event(timeout=0) is None
+
+
 @pytest.mark.parametrize("body", ["text", {"ticket_id": 1}, {"kind": "ticket\ndata: forged"},
                                   {"kind": 7}])
 def test_a_malformed_event_is_not_relayed(body):
