@@ -4,6 +4,7 @@ from datetime import datetime, timezone
 
 from sqlalchemy import select
 
+from helpdesk.database import per_transaction
 from helpdesk.errors import InvalidInput, NotFound
 from services.notify import texts
 from services.notify.models import NotificationTemplate
@@ -13,8 +14,17 @@ EVERY_DEPARTMENT = 0
 
 def choose(session, kind, language, department_id):
     """(subject, body) for a mail: the department's version, the help desk's version, the
-    shipped text in the language, the shipped English text — the first that exists."""
+    shipped text in the language, the shipped English text — the first that exists. Read
+    once per transaction: a batch of events mostly wants the same few."""
     language = language if language in texts.LANGUAGES else "en"
+    chosen = per_transaction(session, "templates")
+    key = (kind, language, department_id)
+    if key not in chosen:
+        chosen[key] = _choose(session, kind, language, department_id)
+    return chosen[key]
+
+
+def _choose(session, kind, language, department_id):
     rows = session.scalars(select(NotificationTemplate).where(
         NotificationTemplate.kind == kind, NotificationTemplate.language == language,
         NotificationTemplate.department_id.in_([department_id or EVERY_DEPARTMENT,
