@@ -1,9 +1,20 @@
 """Committed events as the messages the outbox publishes: the events of a type sent together
 go in one message (up to TOGETHER_MAX), where the first of them stood; a lone one goes out as
 itself; every other event as it was."""
-from helpdesk import outbox
+import pytest
+
+from helpdesk import logs, outbox
 
 TOGETHER = {"ticket_created": "tickets_created"}
+
+
+@pytest.fixture(autouse=True)
+def batch_worker():
+    """The worker publishing is the batch's (a hand-over of several mails): its own id."""
+    before = logs.current()
+    logs.use("batch-1")
+    yield
+    logs.use(before)
 
 
 def committed(*types):
@@ -14,7 +25,8 @@ def test_events_of_a_type_sent_together_go_in_one_message_where_the_first_stood(
     messages = outbox.as_messages(committed("ticket_created", "message_added", "ticket_created",
                                             "ticket_updated"), TOGETHER)
     assert messages == [
-        ("tickets_created", {"events": [{"event_id": "id-0"}, {"event_id": "id-2"}]}),
+        ("tickets_created", {"events": [{"event_id": "id-0"}, {"event_id": "id-2"}],
+                             logs.KEY: "batch-1"}),
         ("message_added", {"event_id": "id-1"}),
         ("ticket_updated", {"event_id": "id-3"})]
 
