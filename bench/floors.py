@@ -231,8 +231,9 @@ def least_path(fan_out="event to three"):
     with batches at the sizes the ingest bench sees: (what, how many, unit)."""
     return [
         ("SMTP: the mail received", 1, "smtp"),
-        ("PostgreSQL: raw mail stored, claimed, finished; ticket+message; notify's event and "
-         "mail; escalation's clocks; search's document", 7, "transaction"),
+        ("PostgreSQL, a transaction a step (raw mail stored, claimed, finished; ticket and "
+         "message; notify's event and mail; escalation's clocks; search's document)", 7,
+         "transaction"),
         ("raw mail id to a parse worker", 1, "event to one"),
         ("parsing", 1, "parse"),
         ("hand-over to tickets, 5 mails an RPC", 0.2, "rpc"),
