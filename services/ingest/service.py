@@ -6,7 +6,7 @@ import logging
 import eventlet
 from nameko.dependency_providers import Config
 from nameko.messaging import Publisher, consume
-from nameko.rpc import RpcProxy, rpc
+from nameko.rpc import rpc
 from nameko.timer import timer
 
 from helpdesk import config as settings
@@ -17,6 +17,7 @@ from helpdesk.contract import system
 from helpdesk.correlation import Correlation
 from helpdesk.database import Database
 from helpdesk.metrics import EntrypointMetrics
+from helpdesk.service_calls import ServiceCalls
 from services.ingest import (handover, mailboxes, metrics, parse_preview, polling,
                              processing, queue, raw_mails, rules)
 from services.ingest.directory import DirectoryCache
@@ -30,7 +31,7 @@ class IngestService:
     name = "ingest"
 
     db = Database()
-    tickets = RpcProxy("tickets")
+    tickets = ServiceCalls("tickets")
     publish = Publisher(exchange=queue.EXCHANGE, declare=[queue.RAW_MAIL_QUEUE])
     config = Config()
     metrics = EntrypointMetrics()
@@ -171,8 +172,7 @@ class IngestService:
         return handover.outcome(self.batches(payload, self._hand_over_together))
 
     def _hand_over_together(self, payloads):
-        with eventlet.Timeout(float(self.config.get(settings.RPC_TIMEOUT, 10)) * 3):
-            return self.tickets.ingest_messages(INGEST, payloads)
+        return self.tickets.ingest_messages(INGEST, payloads)  # within the calls' deadline
 
     def _publish_ids(self, ids):
         for raw_mail_id in ids:

@@ -6,7 +6,7 @@ import time
 
 import eventlet
 from nameko.events import event_handler
-from nameko.rpc import RpcProxy, rpc
+from nameko.rpc import rpc
 from nameko.timer import timer
 
 from helpdesk import contract, logs
@@ -15,6 +15,7 @@ from helpdesk.correlation import Correlation
 from helpdesk.database import Database
 from helpdesk.errors import HelpdeskError, Unauthorized
 from helpdesk.metrics import EntrypointMetrics
+from helpdesk.service_calls import ServiceCalls
 from services.search import indexing, metrics, rebuilds, saved
 from services.search.index import SearchIndex
 from services.search.query import search_in, words
@@ -30,7 +31,7 @@ class SearchService:
 
     index = SearchIndex()
     db = Database()
-    tickets = RpcProxy("tickets")
+    tickets = ServiceCalls("tickets")
     metrics = EntrypointMetrics()
     correlation = Correlation()
     batches = Batches("refresh", max_size=MAX_BATCH)
