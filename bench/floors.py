@@ -220,7 +220,8 @@ def acknowledgement(count):
     mail = Outgoing(kind="auto_ack", sender=Party(DEPARTMENT, "Техподдержка"),
                     to=[Party("customer1@mail.example", "Customer 1")],
                     subject="[#1234] Ваше обращение принято: Нет подключения",
-                    text="Здравствуйте! Мы получили ваше обращение и ответим в рабочее время.\n" * 4,
+                    text="Здравствуйте! Мы получили ваше обращение и ответим в рабочее "
+                         "время.\n" * 4,
                     message_id="<ack-1234@isp.example>", in_reply_to="<m1@mail.example>",
                     auto_submitted="auto-replied", loop_marker="helpdesk")
     return in_process(count, lambda: build(mail))
@@ -280,7 +281,8 @@ def main():
         print(line)
     append_results("Floors: the fixed stack's cost per unit", lines, preamble=(
         f"{CONCURRENT} callers at once; CPU ms a unit summed over the caller, the service, "
-        f"RabbitMQ and PostgreSQL; a batched event carries {BATCH} payloads (its cost is per payload). "
+        f"RabbitMQ and PostgreSQL; a batched event carries {BATCH} payloads (its cost is per "
+        "payload). "
         "No help-desk logic: nameko, kombu, RabbitMQ, psycopg2 and SQLAlchemy Core, aiosmtpd, "
         "the email package, and the help desk's parser."))
 

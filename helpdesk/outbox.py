@@ -131,10 +131,10 @@ class EventOutbox(DependencyProvider):
     `together` maps an event type to the type of the message that carries several of them:
     the events of that type one transaction committed go out in one message,
     {"events": [payload, ...]} (a single one goes out as itself, and so does everything the
-    relay publishes again). Published rows are marked in batches every `mark_every` seconds rather than each in a
-    transaction of its own (a commit per event was a fifth of the cost of an inbound mail);
-    an event published but not yet marked when the process dies is published again by the
-    relay, which consumers already allow for.
+    relay publishes again). Published rows are marked in batches every `mark_every` seconds
+    rather than each in a transaction of its own (a commit per event was a fifth of the cost
+    of an inbound mail); an event published but not yet marked when the process dies is
+    published again by the relay, which consumers already allow for.
     """
 
     def __init__(self, model, session_attr="db", mark_every=0.5, together=None):
@@ -189,9 +189,9 @@ class EventOutbox(DependencyProvider):
         self.published.extend(event_id for event_id, _, _ in events)
 
     def publish_in_one_transaction(self, messages):
-        """Publish many messages, (event_type, payload) each, as one AMQP transaction: the broker has them all once
-        tx.commit returns, after one round trip instead of a confirm per event (a burst of
-        10,000 escalations waited on confirms for half a minute)."""
+        """Publish many messages, (event_type, payload) each, as one AMQP transaction: the
+        broker has them all once tx.commit returns, after one round trip instead of a confirm
+        per event (a burst of 10,000 escalations waited on confirms for half a minute)."""
         config = self.container.config
         serializer, _ = serialization.setup(config)
         exchange = get_event_exchange(self.container.service_name, config)
