@@ -48,9 +48,7 @@ class EscalationService:
 
     @event_handler("tickets", contract.TICKETS_CREATED, requeue_on_error=True)
     def on_tickets_created(self, payload):
-        created = contract.events_together(payload)
-        self._follow_all([(event["ticket"]["id"], event.get("sla_facts")) for event in created],
-                         created)
+        self._follow_all(contract.events_together(payload))
 
     @event_handler("tickets", contract.MESSAGE_ADDED, requeue_on_error=True)
     def on_message_added(self, payload):
@@ -161,12 +159,13 @@ class EscalationService:
                                                          self._follow_together))
         _log_followed(ticket_id, followed)
 
-    def _follow_all(self, wanted, events):
-        """Tickets whose events came together in one message, followed in one transaction;
-        each logged under its own event's correlation id."""
+    def _follow_all(self, created):
+        """The tickets of ticket_created events that came together in one message, followed
+        in one transaction; each logged under its own event's correlation id."""
+        wanted = [(event["ticket"]["id"], event.get("sla_facts")) for event in created]
         followed = self._or_requeue(lambda: self.batches.together(wanted,
                                                                   self._follow_together))
-        for (ticket_id, _), done, event in zip(wanted, followed, events):
+        for (ticket_id, _), done, event in zip(wanted, followed, created):
             with logs.continuing(event):
                 _log_followed(ticket_id, done)
 

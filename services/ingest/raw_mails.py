@@ -41,19 +41,13 @@ def store(session, raw, source, *, envelope_sender=None, envelope_recipients=(),
 def claim(session, raw_mail_id):
     """The raw mail to work on, with one more attempt counted; None when there is nothing
     to do (already processed, quarantined or ignored; or an unknown id)."""
-    table = RawMail.__table__  # a plain row, not an entity: this runs for every mail
-    row = session.execute(update(table).where(table.c.id == raw_mail_id,
-                                              table.c.status == "received")
-                          .values(attempts=table.c.attempts + 1)
-                          .returning(*table.c)).first()
-    session.commit()
-    return row
+    return claim_many(session, [raw_mail_id])[0]
 
 
 def claim_many(session, raw_mail_ids):
     """`claim` for the mails of concurrent workers, in one statement and one commit: one
     answer each, in order. The same id twice in a batch is claimed once (for the first)."""
-    table = RawMail.__table__
+    table = RawMail.__table__  # plain rows, not entities: this runs for every mail
     rows = {row.id: row for row in session.execute(
         update(table).where(table.c.id.in_(sorted(set(raw_mail_ids))),
                             table.c.status == "received")
@@ -74,11 +68,8 @@ def release(session, raw_mail_id):
 def finish(session, raw_mail_id, status, *, reason=None, ticket_id=None, message_id=None,
            trail=()):
     """Record what became of a raw mail: processed, ignored or quarantined."""
-    table = RawMail.__table__
-    session.execute(update(table).where(table.c.id == raw_mail_id).values(
-        status=status, reason=reason, ticket_id=ticket_id, message_id=message_id,
-        trail=list(trail), processed_at=func.now()))
-    session.commit()
+    finish_many(session, [(raw_mail_id, status, {"reason": reason, "ticket_id": ticket_id,
+                                                 "message_id": message_id, "trail": trail})])
 
 
 _FINISHED = text("""

@@ -183,12 +183,12 @@ class IngestService:
         return result
 
 
-class _TogetherLedger(processing.Ledger):
-    """Claims and outcomes of concurrent parse workers in one statement and one commit each:
-    two commits a mail were most of what a parse worker spent besides parsing."""
+class _TogetherLedger:
+    """processing.Ledger for the claims and outcomes of concurrent parse workers, in one
+    statement and one commit each: two commits a mail were most of what a parse worker spent
+    besides parsing."""
 
     def __init__(self, service):
-        super().__init__(service.db)
         self.service = service
 
     def claim(self, raw_mail_id):
