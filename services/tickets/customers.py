@@ -2,6 +2,7 @@
 from sqlalchemy import func, or_, select
 from sqlalchemy.dialects.postgresql import insert
 
+from helpdesk.database import per_transaction
 from helpdesk.errors import Conflict, NotFound
 from helpdesk.payloads import CustomerIn, CustomerPatch, parse
 from services.tickets import serialise
@@ -50,7 +51,8 @@ def update(session, customer_id, data):
 
 def find_or_create(session, email, name="", **details):
     """The customer with this email (case-insensitive), created if new; safe under concurrency."""
-    customer = _by_email(session, email)
+    read = per_transaction(session, "customers_read_ahead")
+    customer = read[email.lower()] if email.lower() in read else _by_email(session, email)
     if customer is not None:
         if name and not customer.name:
             customer.name = name
@@ -59,7 +61,22 @@ def find_or_create(session, email, name="", **details):
     created = session.scalar(insert(Customer).values(**values).on_conflict_do_nothing()
                              .returning(Customer))
     # nothing returned: another caller created them meanwhile
-    return created if created is not None else _by_email(session, email)
+    customer = created if created is not None else _by_email(session, email)
+    if email.lower() in read:
+        read[email.lower()] = customer
+    return customer
+
+
+def read_ahead(session, emails):
+    """The customers of these addresses (None for the new ones), read in one statement and kept
+    for the rest of the transaction: find_or_create asks them of this instead. The caller
+    takes no savepoint that could undo a customer created meanwhile."""
+    wanted = {email.lower() for email in emails}
+    read = per_transaction(session, "customers_read_ahead")
+    read.update(dict.fromkeys(wanted))
+    query = select(func.lower(Customer.email), Customer) \
+        .where(func.lower(Customer.email).in_(wanted))
+    read.update({lowered: customer for lowered, customer in session.execute(query)})
 
 
 def _by_email(session, email):

@@ -30,7 +30,7 @@ def ingest(session, actor, data, reopen_days=DEFAULT_REOPEN_DAYS):
     the unique index on message_id is the backstop. An answer to a ticket finished more than
     `reopen_days` ago opens a new ticket linked to the old one instead of reopening it.
     """
-    result = _ingest(session, actor, data, reopen_days)
+    result = _ingest(session, actor, parse(InboundMessage, data), reopen_days)
     session.commit()
     return result
 
@@ -40,7 +40,8 @@ def ingest_many(session, actor, items, reopen_days=DEFAULT_REOPEN_DAYS):
     refuses is answered with its error and the others are stored: one outcome per mail,
     {"result": …} or {"error": …}, in the order given. The batch goes through as a whole
     (the usual case); when a mail is refused it is rolled back and done again with a
-    savepoint per mail, so the refused one is undone alone."""
+    savepoint per mail, so the refused one is undone alone. A batch that goes through whole
+    asks PostgreSQL once for what each mail would ask alone (`_read_ahead`)."""
     if not isinstance(items, list) or not 1 <= len(items) <= MAX_BATCH:
         raise InvalidInput("INVALID_INPUT", f"items: 1 to {MAX_BATCH} mails", "items")
     try:
@@ -54,6 +55,10 @@ def ingest_many(session, actor, items, reopen_days=DEFAULT_REOPEN_DAYS):
 
 def _ingest_each(session, actor, items, reopen_days, alone):
     outcomes, batch = [None] * len(items), logs.current()
+    # alone, a refused mail's payload is its own error; whole, it sends the batch alone
+    payloads = None if alone else [parse(InboundMessage, item) for item in items]
+    if payloads:
+        _read_ahead(session, payloads)
     try:
         # the advisory locks taken in one order: two batches never wait for each other in a
         # circle
@@ -61,8 +66,9 @@ def _ingest_each(session, actor, items, reopen_days, alone):
             logs.use(_correlation(items[index]) or batch)  # each mail's logs and events its own
             try:
                 with outbox.savepoint(session) if alone else nullcontext():
-                    outcomes[index] = {"result": _ingest(session, actor, items[index],
-                                                         reopen_days)}
+                    payload = payloads[index] if payloads else parse(InboundMessage,
+                                                                     items[index])
+                    outcomes[index] = {"result": _ingest(session, actor, payload, reopen_days)}
             except HelpdeskError as error:
                 if not alone:
                     raise
@@ -70,6 +76,38 @@ def _ingest_each(session, actor, items, reopen_days, alone):
     finally:
         logs.use(batch)
     return outcomes
+
+
+def _read_ahead(session, payloads):
+    """The locks, stored messages and senders of a whole batch, asked for once. Kept for this
+    transaction only and never under savepoints, whose undoing would leave them stale."""
+    keys = sorted({_idempotency_key(payload) for payload in payloads})
+    session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(key, 0)) "
+                         "FROM unnest(CAST(:keys AS text[])) AS key"), {"keys": keys})
+    stored = session.execute(select(Message.message_id, Message.id, Message.ticket_id)
+                             .where(Message.message_id.in_(keys))).all()
+    known = per_transaction(session, "mails_read_ahead")
+    known["locked"] = set(keys)
+    known["stored"] = {row.message_id: (row.ticket_id, row.id) for row in stored}
+    customers.read_ahead(session, [payload.from_address for payload in payloads])
+
+
+def _stored_message(session, key):
+    """(ticket id, message id) of the message already stored under `key`, or None; the key's
+    lock held first, so that two callers never both find nothing."""
+    known = per_transaction(session, "mails_read_ahead")
+    if key in known.get("locked", ()):
+        return known["stored"].get(key)
+    session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
+                    {"key": key})
+    return session.execute(select(Message.ticket_id, Message.id)
+                           .where(Message.message_id == key)).first()
+
+
+def _now_stored(session, key, ticket_id, message_id):
+    stored = per_transaction(session, "mails_read_ahead").get("stored")
+    if stored is not None:  # the same mail twice in one batch is a duplicate the second time
+        stored[key] = (ticket_id, message_id)
 
 
 def _correlation(data):
@@ -83,17 +121,16 @@ def _sort_key(data):
     return str(data.get("message_id") or data.get("raw_sha256") or "").strip()
 
 
-def _ingest(session, actor, data, reopen_days):
-    payload = parse(InboundMessage, data)
+def _ingest(session, actor, payload, reopen_days):
     key = _idempotency_key(payload)
-    session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
-                    {"key": key})
-    existing = session.execute(select(Message.id, Message.ticket_id)
-                               .where(Message.message_id == key)).first()
+    existing = _stored_message(session, key)
     if existing is not None:
-        return _result(existing.ticket_id, existing.id, duplicate=True)
+        return _result(*existing, duplicate=True)
     if payload.bounce is not None:
-        return _bounced(session, actor, payload, key)
+        result = _bounced(session, actor, payload, key)
+        if result["message_id"] is not None:
+            _now_stored(session, key, result["ticket_id"], result["message_id"])
+        return result
     ticket = _thread(session, payload)
     if payload.auto_reply and ticket is None:
         return _result(None, None, ignored="an automatic reply that answers no ticket")
@@ -110,6 +147,7 @@ def _ingest(session, actor, data, reopen_days):
         announce_created(session, ticket, message, customer, ORIGIN_CUSTOMER)
     else:
         customer_wrote_again(session, actor, ticket, message)
+    _now_stored(session, key, ticket.id, message.id)
     log.info("message %s from %s %s ticket %s", message.id, payload.from_address,
              "opened" if created else "added to", ticket.id)
     return _result(ticket.id, message.id, created=created)

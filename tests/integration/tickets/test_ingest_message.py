@@ -132,3 +132,47 @@ def test_a_batch_answers_each_mail_and_a_refused_one_takes_no_other_down(contain
     assert count_messages(db, "<b2@mail.example>") == 0
     assert count_messages(db, "<b3@mail.example>") == 1
     assert db.scalar(select(func.count()).select_from(Ticket)) == 1
+
+
+def test_a_whole_batch_knows_what_is_stored_and_who_wrote_before(container_factory, config, db):
+    """A batch nobody refuses reads its locks, stored messages and senders once; what an
+    earlier mail of the same batch stored counts as stored for the later ones."""
+    fixtures.department(db, "First line", ["support@isp.example"])
+    start_replicas(container_factory, config, 1)
+    with ClusterRpcProxy(config) as rpc:
+        before = rpc.tickets.ingest_message(INGEST, mail("<w0@mail.example>"))
+        outcomes = rpc.tickets.ingest_messages(INGEST, [
+            mail("<w1@mail.example>", from_address="New.Person@mail.example"),
+            mail("<w0@mail.example>"),
+            mail("<w2@mail.example>", in_reply_to="<w1@mail.example>",
+                 from_address="new.person@MAIL.example"),
+            mail("<w1@mail.example>", from_address="New.Person@mail.example"),
+            mail("<w3@mail.example>", from_address="ANNA@mail.example")])
+    new, stored, answer, again, known = [outcome["result"] for outcome in outcomes]
+    assert new["created_ticket"] and not new["duplicate"]
+    assert stored == {**before, "created_ticket": False, "duplicate": True}
+    assert answer["ticket_id"] == new["ticket_id"] and not answer["created_ticket"]
+    assert again == {**new, "created_ticket": False, "duplicate": True}
+    assert known["created_ticket"]
+    db.rollback()
+    tickets = {ticket.id: ticket for ticket in db.scalars(select(Ticket))}
+    assert tickets[new["ticket_id"]].customer_id != tickets[before["ticket_id"]].customer_id
+    assert tickets[known["ticket_id"]].customer_id == tickets[before["ticket_id"]].customer_id
+    assert db.scalar(select(func.count()).select_from(Message)) == 4
+
+
+def test_concurrent_batches_of_the_same_mails_on_two_replicas_store_each_once(
+        container_factory, config, db):
+    fixtures.department(db, "First line", ["support@isp.example"])
+    start_replicas(container_factory, config, 2)
+    batch = [mail(f"<c{number}@mail.example>") for number in range(10)]
+
+    def hand_over(turn):
+        with ClusterRpcProxy(config) as rpc:  # each caller in its own order
+            return rpc.tickets.ingest_messages(INGEST, batch[turn % 10:] + batch[:turn % 10])
+
+    results = [outcome["result"] for outcomes in eventlet.GreenPool().imap(hand_over, range(6))
+               for outcome in outcomes]
+    assert sum(result["created_ticket"] for result in results) == 10
+    assert db.scalar(select(func.count()).select_from(Message)) == 10
+    assert db.scalar(select(func.count()).select_from(Ticket)) == 10
