@@ -161,6 +161,9 @@ class Message(Base):
     request_key: Mapped[str | None] = mapped_column(String(64), unique=True)
     attachments: Mapped[list["Attachment"]] = relationship(lazy="selectin",
                                                            order_by="Attachment.id")
+    # Not read anywhere: it tells the unit of work that a flush inserts tickets before their
+    # messages (a batch of new tickets and their first messages goes out in one flush).
+    ticket: Mapped[Ticket] = relationship(lazy="raise", viewonly=False)
     __table_args__ = (
         CheckConstraint("direction in ('inbound', 'outbound', 'internal')", name="direction"),
         # agents' answers in a period, for statistics

@@ -154,6 +154,9 @@ def test_a_whole_batch_knows_what_is_stored_and_who_wrote_before(container_facto
     assert answer["ticket_id"] == new["ticket_id"] and not answer["created_ticket"]
     assert again == {**new, "created_ticket": False, "duplicate": True}
     assert known["created_ticket"]
+    # numbers reserved for the new tickets: no gap among those agents see
+    assert [before["ticket_id"] + 1, before["ticket_id"] + 2] == \
+        [new["ticket_id"], known["ticket_id"]]
     db.rollback()
     tickets = {ticket.id: ticket for ticket in db.scalars(select(Ticket))}
     assert tickets[new["ticket_id"]].customer_id != tickets[before["ticket_id"]].customer_id
