@@ -102,7 +102,7 @@ def run_smtp(config):
 
     logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd logs every command
     host, _, port = config[settings.SMTP_ADDRESS].rpartition(":")
-    engine = make_engine(config[settings.DATABASE_URL], pool_size=8, name="helpdesk smtp")
+    engine = make_engine(config[settings.DATABASE_URL], pool_size=2, name="helpdesk smtp")
     receiver = smtp.RawMailReceiver(engine, queue.RawMailPublisher(config[settings.AMQP_URI]))
     serve_metrics(config, "smtp", green=False)  # no eventlet in this process
     signal.signal(signal.SIGTERM, signal.default_int_handler)

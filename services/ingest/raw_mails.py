@@ -21,11 +21,7 @@ def store(session, raw, source, *, envelope_sender=None, envelope_recipients=(),
           mailbox_id=None, source_key=None):
     """Commit a raw mail; returns (raw_mail_id, created). With a `source_key` (an IMAP
     message's identity) the same mail stored twice, even by two pollers, is one row."""
-    values = {"sha256": hashlib.sha256(raw).hexdigest(), "size": len(raw), "content": raw,
-              "source": source, "source_key": source_key, "mailbox_id": mailbox_id,
-              "envelope_sender": envelope_sender,
-              "envelope_recipients": list(envelope_recipients), "status": "received",
-              "received_at": func.now(), "attempts": 0, "trail": []}
+    values = _values(raw, source, envelope_sender, envelope_recipients, mailbox_id, source_key)
     table = RawMail.__table__  # Core, not the ORM: this runs before every SMTP 250
     statement = insert(table).values(**values).returning(table.c.id)
     if source_key is not None:
@@ -36,6 +32,28 @@ def store(session, raw, source, *, envelope_sender=None, envelope_recipients=(),
         raw_mail_id = session.scalar(select(RawMail.id).where(RawMail.source_key == source_key))
     session.commit()
     return raw_mail_id, created
+
+
+def store_many(session, mails, source):
+    """Commit several raw mails in one INSERT and one commit (the SMTP listener's group
+    commit); `mails` is [(raw, envelope_sender, envelope_recipients)]; their ids, in order."""
+    table = RawMail.__table__
+    rows = [_values(raw, source, sender, recipients) for raw, sender, recipients in mails]
+    for row in rows:  # one time for the group, PostgreSQL's, as store() takes
+        del row["received_at"]
+    ids = session.scalars(insert(table).values(received_at=func.now())
+                          .returning(table.c.id, sort_by_parameter_order=True), rows).all()
+    session.commit()
+    return ids
+
+
+def _values(raw, source, envelope_sender=None, envelope_recipients=(), mailbox_id=None,
+            source_key=None):
+    return {"sha256": hashlib.sha256(raw).hexdigest(), "size": len(raw), "content": raw,
+            "source": source, "source_key": source_key, "mailbox_id": mailbox_id,
+            "envelope_sender": envelope_sender,
+            "envelope_recipients": list(envelope_recipients), "status": "received",
+            "received_at": func.now(), "attempts": 0, "trail": []}
 
 
 def claim(session, raw_mail_id):

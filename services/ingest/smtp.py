@@ -1,8 +1,9 @@
 """The SMTP listener: a mail is accepted (250) only once its raw bytes are committed.
 
 It runs as its own process on asyncio (aiosmtpd), apart from the nameko services: it only
-stores and queues, so it stays fast and can be scaled and restarted on its own. Database
-calls run in a thread pool; queueing runs in one thread of its own.
+stores and queues, so it stays fast and can be scaled and restarted on its own. Mails that
+arrive while a commit is under way are stored together in the next (a group commit, one
+INSERT and one commit for all of them) in a thread of its own; queueing runs in another.
 """
 import asyncio
 import logging
@@ -19,6 +20,7 @@ log = logging.getLogger(__name__)
 
 TRY_LATER = "451 4.3.0 The help desk cannot store mail right now; please try again later"
 MAX_RECIPIENTS = 100
+MAX_GROUP = 50  # mails committed together
 
 
 class HelpdeskSMTP(SMTP):
@@ -35,11 +37,13 @@ class HelpdeskSMTP(SMTP):
 class RawMailReceiver:
     """The aiosmtpd handler: stores each mail, then queues its id for the parse workers."""
 
-    def __init__(self, engine, publisher, store_threads=8):
+    def __init__(self, engine, publisher):
         self.engine = engine
         self.publisher = publisher
-        self.store_pool = ThreadPoolExecutor(store_threads, thread_name_prefix="smtp-store")
+        self.store_pool = ThreadPoolExecutor(1, thread_name_prefix="smtp-store")
         self.publish_pool = ThreadPoolExecutor(1, thread_name_prefix="smtp-queue")
+        self.waiting = []  # (mail, future) arrived while the group before was committed
+        self.committing = False
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if len(envelope.rcpt_tos) >= MAX_RECIPIENTS:
@@ -51,8 +55,8 @@ class RawMailReceiver:
         raw = envelope.original_content or envelope.content
         loop = asyncio.get_running_loop()
         try:
-            raw_mail_id = await loop.run_in_executor(
-                self.store_pool, self._store, raw, envelope.mail_from, tuple(envelope.rcpt_tos))
+            raw_mail_id = await self._stored((raw, envelope.mail_from,
+                                              tuple(envelope.rcpt_tos)))
         except SQLAlchemyError as error:
             log.error("mail from %s not stored, answered 451: %s", envelope.mail_from, error)
             metrics.MAILS_DEFERRED.labels("smtp").inc()
@@ -61,15 +65,44 @@ class RawMailReceiver:
         log.info("raw mail %s stored: from %s to %s, %d bytes", raw_mail_id, envelope.mail_from,
                  ", ".join(envelope.rcpt_tos), len(raw),
                  extra={logs.KEY: logs.mail_correlation(raw_mail_id)})
-        # Not awaited: the mail is safe in the database whether or not the queueing succeeds.
-        loop.run_in_executor(self.publish_pool, self.publisher.publish, raw_mail_id)
         return f"250 2.0.0 OK: stored as raw mail {raw_mail_id}"
 
-    def _store(self, raw, sender, recipients):
+    async def _stored(self, mail):
+        """The mail's raw_mail_id once it is committed, with whatever else arrived meanwhile."""
+        stored = asyncio.get_running_loop().create_future()
+        self.waiting.append((mail, stored))
+        if not self.committing:
+            self.committing = True
+            asyncio.create_task(self._commit_groups())
+        return await stored
+
+    async def _commit_groups(self):
+        loop = asyncio.get_running_loop()
+        try:
+            while self.waiting:
+                group, self.waiting = self.waiting[:MAX_GROUP], self.waiting[MAX_GROUP:]
+                try:
+                    ids = await loop.run_in_executor(self.store_pool, self._store,
+                                                     [mail for mail, _ in group])
+                except Exception as error:  # each sender is told to try again later
+                    for _, stored in group:
+                        stored.set_exception(error)
+                    continue
+                for (_, stored), raw_mail_id in zip(group, ids):
+                    stored.set_result(raw_mail_id)
+                # Not awaited: the mails are safe in the database whether or not the
+                # queueing succeeds.
+                loop.run_in_executor(self.publish_pool, self._publish, ids)
+        finally:
+            self.committing = False
+
+    def _store(self, mails):
         with Session(self.engine) as session:
-            raw_mail_id, _ = raw_mails.store(session, raw, "smtp", envelope_sender=sender,
-                                             envelope_recipients=recipients)
-            return raw_mail_id
+            return raw_mails.store_many(session, mails, "smtp")
+
+    def _publish(self, ids):
+        for raw_mail_id in ids:
+            self.publisher.publish(raw_mail_id)
 
     def close(self):
         self.store_pool.shutdown(wait=True)

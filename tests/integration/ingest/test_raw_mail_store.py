@@ -74,3 +74,13 @@ def test_only_quarantined_or_ignored_mail_can_be_reprocessed(db):
     raw_mails.finish(db, raw_mail_id, "quarantined", reason="NO_DEPARTMENT: nobody")
     row = raw_mails.requeue(db, raw_mail_id)
     assert (row.status, row.attempts) == ("received", 0)
+
+
+def test_a_group_of_smtp_mails_is_stored_in_one_statement_each_under_its_own_id(db):
+    mails = [(RAW + f"mail {number}\r\n".encode(), f"sender{number}@mail.example",
+              ("support@isp.example",)) for number in range(5)]
+    ids = raw_mails.store_many(db, mails, "smtp")
+    rows = [raw_mails.get(db, raw_mail_id, with_content=True) for raw_mail_id in ids]
+    assert [(row.content, row.envelope_sender, row.envelope_recipients, row.status)
+            for row in rows] == [(raw, sender, list(recipients), "received")
+                                 for raw, sender, recipients in mails]

@@ -142,3 +142,29 @@ def test_mail_nobody_receives_is_quarantined_then_reprocessed_once_its_departmen
     db.rollback()
     assert db.scalar(select(Message).where(Message.ticket_id == raw.ticket_id)).raw_mail_id \
         == raw.id
+
+
+def test_mails_arriving_together_are_each_stored_under_the_id_the_sender_was_told(config, db):
+    """The listener commits concurrent mails in one group: each 250 still names the raw mail
+    that holds that sender's bytes."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    mails = [wire_bytes(customer_mail("support@isp.example", body=f"mail number {number}"))
+             for number in range(40)]
+
+    def deliver(raw):
+        with smtplib.SMTP(*address, timeout=30) as client:
+            client.ehlo()
+            client.mail("anna@mail.example")
+            client.rcpt("support@isp.example")
+            code, text = client.data(raw)
+        assert code == 250
+        return int(text.decode().rpartition(" ")[2])
+
+    with smtp_listener(config) as address:
+        with ThreadPoolExecutor(8) as clients:
+            ids = list(clients.map(deliver, mails))
+    db.rollback()
+    stored = {row.id: row.content for row in db.scalars(select(RawMail))}
+    assert len(set(ids)) == 40 and len(stored) == 40
+    assert [stored[raw_mail_id] for raw_mail_id in ids] == mails
