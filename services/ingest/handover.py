@@ -81,6 +81,19 @@ def _fits(message_id):
     return message_id if message_id and len(message_id) <= 998 else None
 
 
+def outcomes(answers):
+    """Tickets' answers about a batch: each mail's result, or its refusal as the
+    HelpdeskError `outcome` would raise."""
+    return [_result_or_refusal(answer) for answer in answers]
+
+
+def _result_or_refusal(answer):
+    try:
+        return outcome(answer)
+    except HelpdeskError as refusal:
+        return refusal
+
+
 def outcome(answer):
     """Tickets' answer for one mail of a batch: its result, or its refusal raised (the mail's
     own fault: ingest quarantines it with the code and message)."""

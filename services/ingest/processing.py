@@ -31,6 +31,22 @@ class Ledger:
     def finish(self, raw_mail_id, status, **outcome):
         raw_mails.finish(self.session, raw_mail_id, status, **outcome)
 
+    def claim_many(self, raw_mail_ids):
+        return raw_mails.claim_many(self.session, raw_mail_ids)
+
+    def finish_many(self, outcomes):
+        raw_mails.finish_many(self.session, outcomes)
+
+
+class _Kept:
+    """A ledger's finish kept back, so that a group's outcomes are recorded together."""
+
+    def __init__(self):
+        self.outcomes = []
+
+    def finish(self, raw_mail_id, status, **outcome):
+        self.outcomes.append((raw_mail_id, status, outcome))
+
 
 def process(session, raw_mail_id, context_for, hand_over, ledger=None):
     """Process one raw mail. `context_for(raw_mail, force)` gives the filters' context;
@@ -41,6 +57,46 @@ def process(session, raw_mail_id, context_for, hand_over, ledger=None):
     row = ledger.claim(raw_mail_id)
     if row is None:
         return None
+    judged = _judged(ledger, row, context_for)
+    if not isinstance(judged, Judged):
+        return judged
+    try:
+        result = hand_over(judged.payload)
+    except HelpdeskError as error:  # the mail's own fault: tickets refused it
+        result = error
+    return _settle(ledger, judged, result)
+
+
+def process_many(session, raw_mail_ids, context_for, hand_over_many, ledger=None):
+    """`process` for the mails of one queue message (a group the SMTP listener committed
+    together): claimed together, each parsed and judged, handed over together
+    (`hand_over_many(payloads)` gives each mail's result, or its refusal as a HelpdeskError),
+    their outcomes recorded together. The final statuses, in order (None: nothing to do)."""
+    ledger = ledger or Ledger(session)
+    rows = ledger.claim_many(raw_mail_ids)
+    kept = _Kept()
+    judged = [_judged(kept, row, context_for) if row is not None else None for row in rows]
+    waiting = [item for item in judged if isinstance(item, Judged)]
+    if waiting:
+        results = hand_over_many([item.payload for item in waiting])
+        settled = {id(item): _settle(kept, item, result)
+                   for item, result in zip(waiting, results)}
+        judged = [settled.get(id(item), item) for item in judged]
+    if kept.outcomes:
+        ledger.finish_many(kept.outcomes)
+    return judged
+
+
+class Judged:
+    """A mail parsed and judged, waiting for tickets."""
+
+    def __init__(self, row, payload, trail):
+        self.row, self.payload, self.trail = row, payload, trail
+
+
+def _judged(ledger, row, context_for):
+    """The mail made ready for tickets (a Judged), or its final status when it goes no
+    further (quarantined, ignored)."""
     if row.attempts > raw_mails.MAX_ATTEMPTS:
         return _quarantine(ledger, row, "GAVE_UP", f"{row.attempts - 1} attempts ended without "
                            "an answer (the worker stopped or timed out each time)")
@@ -58,7 +114,7 @@ def process(session, raw_mail_id, context_for, hand_over, ledger=None):
         verdict = _judge(mail, row, context_for)
     except FilterFailed as error:
         return _quarantine(ledger, row, "FILTER_ERROR", str(error))
-    return _act(ledger, row, verdict, hand_over)
+    return _ready(ledger, row, verdict)
 
 
 class FilterFailed(Exception):
@@ -89,7 +145,7 @@ def _homeless(verdict):
                 or verdict.auto_reply or verdict.bounce)
 
 
-def _act(ledger, row, verdict, hand_over):
+def _ready(ledger, row, verdict):
     trail = [m.as_dict() for m in verdict.trail]
     if verdict.dropped:
         return _finish(ledger, row, "ignored", reason=verdict.dropped, trail=trail)
@@ -98,9 +154,16 @@ def _act(ledger, row, verdict, hand_over):
                            "addresses, no routing rule matched and no default department is "
                            "set", trail)
     try:
-        result = hand_over(handover.payload(row, verdict))
-    except HelpdeskError as error:  # the mail's own fault: tickets refused it
+        return Judged(row, handover.payload(row, verdict), trail)
+    except HelpdeskError as error:  # no sender to answer: the mail's own fault
         return _quarantine(ledger, row, error.code, error.message, trail)
+
+
+def _settle(ledger, judged, result):
+    """Record tickets' answer about a mail: `result`, or the HelpdeskError it refused it with."""
+    row, trail = judged.row, judged.trail
+    if isinstance(result, HelpdeskError):
+        return _quarantine(ledger, row, result.code, result.message, trail)
     if result.get("ignored"):
         return _finish(ledger, row, "ignored", reason=result["ignored"], trail=trail)
     trail.append(Match("tickets", _described(result)).as_dict())

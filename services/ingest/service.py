@@ -44,18 +44,25 @@ class IngestService:
     # --- parse workers ----------------------------------------------------------------------
     @consume(queue.RAW_MAIL_QUEUE)
     def handle_raw_mail(self, body):
-        """Process one raw mail; trouble that is not the mail's fault leaves it `received`
-        for the sweeper (the queue message is acked either way: the database is the truth)."""
-        raw_mail_id = int(body["raw_mail_id"])
-        self.correlation(logs.mail_correlation(raw_mail_id))
+        """Process one raw mail, or the group of them the message names; trouble that is not
+        the mails' fault leaves them `received` for the sweeper (the queue message is acked
+        either way: the database is the truth)."""
+        ids = queue.ids_in(body)
+        self.correlation(logs.mail_correlation(ids[0]))
         try:
-            processing.process(self.db, raw_mail_id, self._context, self._hand_over,
-                               _TogetherLedger(self))
+            if len(ids) == 1:
+                processing.process(self.db, ids[0], self._context, self._hand_over,
+                                   _TogetherLedger(self))
+            else:
+                processing.process_many(self.db, ids, self._context, self._hand_over_many,
+                                        _TogetherLedger(self))
         except (Exception, eventlet.Timeout) as error:
-            log.warning("raw mail %s left for a later try: %r", raw_mail_id, error)
+            log.warning("raw mail(s) %s left for a later try: %r", ", ".join(map(str, ids)),
+                        error)
             self.db.rollback()
             try:
-                raw_mails.release(self.db, raw_mail_id)
+                for raw_mail_id in ids:
+                    raw_mails.release(self.db, raw_mail_id)
             except Exception:  # the database itself is away: the sweeper will see to it
                 self.db.rollback()
 
@@ -171,6 +178,9 @@ class IngestService:
         # under load, the mails this process's workers parse meanwhile go over together
         return handover.outcome(self.batches(payload, self._hand_over_together))
 
+    def _hand_over_many(self, payloads):
+        return handover.outcomes(self.batches.together(payloads, self._hand_over_together))
+
     def _hand_over_together(self, payloads):
         return self.tickets.ingest_messages(INGEST, payloads)  # within the calls' deadline
 
@@ -192,9 +202,15 @@ class _TogetherLedger:
         self.service = service
 
     def claim(self, raw_mail_id):
-        return self.service.claims(raw_mail_id, lambda ids: raw_mails.claim_many(
-            self.service.db, ids))
+        return self.claim_many([raw_mail_id])[0]
 
     def finish(self, raw_mail_id, status, **outcome):
-        self.service.finishes((raw_mail_id, status, outcome), lambda outcomes:
-                              raw_mails.finish_many(self.service.db, outcomes))
+        self.finish_many([(raw_mail_id, status, outcome)])
+
+    def claim_many(self, raw_mail_ids):
+        return self.service.claims.together(raw_mail_ids, lambda ids: raw_mails.claim_many(
+            self.service.db, ids))
+
+    def finish_many(self, outcomes):
+        self.service.finishes.together(outcomes, lambda batch: raw_mails.finish_many(
+            self.service.db, batch))

@@ -101,8 +101,7 @@ class RawMailReceiver:
             return raw_mails.store_many(session, mails, "smtp")
 
     def _publish(self, ids):
-        for raw_mail_id in ids:
-            self.publisher.publish(raw_mail_id)
+        self.publisher.publish_group(ids)
 
     def close(self):
         self.store_pool.shutdown(wait=True)

@@ -90,3 +90,53 @@ def test_a_mail_no_department_receives_is_quarantined(db):
     assert processing.process(db, raw_mail_id, lambda row, force: Context(), Tickets()) \
         == "quarantined"
     assert raw_mails.get(db, raw_mail_id).reason.startswith("NO_DEPARTMENT")
+
+
+class TicketsTogether:
+    """Records batches handed over together; answers each mail as tickets.ingest_messages
+    does, refusing the mails whose subject names a refusal."""
+
+    def __init__(self):
+        self.batches = []
+
+    def __call__(self, payloads):
+        self.batches.append(payloads)
+        return [InvalidInput("REFUSED", "tickets said no") if "refuse" in p["subject"] else
+                {"ticket_id": 100 + n, "message_id": n, "created_ticket": True,
+                 "duplicate": False, "ignored": None} for n, p in enumerate(payloads)]
+
+
+def mail_with(subject, message_id):
+    return RAW.replace(b"Message-ID: <p1@mail.example>", f"Message-ID: {message_id}".encode()) \
+        .replace(b"=?koi8-r?b?7sXUIMnO1MXSzsXUwQ==?=", subject.encode())
+
+
+def test_a_group_is_claimed_judged_handed_over_and_finished_together(db):
+    ids = [stored(db, mail_with("first", "<g1@mail.example>")),
+           stored(db, b"\x00not a mail at all"),
+           stored(db, mail_with("please refuse", "<g2@mail.example>")),
+           stored(db, mail_with("second", "<g3@mail.example>"))]
+    done = stored(db, mail_with("done before", "<g4@mail.example>"))
+    raw_mails.finish(db, done, "processed", ticket_id=1, message_id=1)
+    tickets = TicketsTogether()
+    statuses = processing.process_many(db, [*ids, done], context_for, tickets)
+    assert statuses == ["processed", "quarantined", "quarantined", "processed", None]
+    assert [[p["subject"] for p in batch] for batch in tickets.batches] == \
+        [["first", "please refuse", "second"]]  # one hand-over for the group
+    rows = [raw_mails.get(db, raw_mail_id) for raw_mail_id in ids]
+    assert [(row.status, row.ticket_id) for row in rows] == [
+        ("processed", 100), ("quarantined", None), ("quarantined", None), ("processed", 102)]
+    assert rows[2].reason == "REFUSED: tickets said no"
+    assert processing.process_many(db, ids, context_for, tickets) == [None] * 4  # redelivered
+    assert len(tickets.batches) == 1
+
+
+def test_tickets_unreachable_leaves_a_whole_group_for_a_retry(db):
+    ids = [stored(db, mail_with("one", "<u1@mail.example>")),
+           stored(db, mail_with("two", "<u2@mail.example>"))]
+
+    def unreachable(payloads):
+        raise TimeoutError()
+    with pytest.raises(TimeoutError):
+        processing.process_many(db, ids, context_for, unreachable)
+    assert [raw_mails.get(db, raw_mail_id).status for raw_mail_id in ids] == ["received"] * 2

@@ -168,3 +168,28 @@ def test_mails_arriving_together_are_each_stored_under_the_id_the_sender_was_tol
     stored = {row.id: row.content for row in db.scalars(select(RawMail))}
     assert len(set(ids)) == 40 and len(stored) == 40
     assert [stored[raw_mail_id] for raw_mail_id in ids] == mails
+
+
+def test_a_group_queued_in_one_message_lands_each_mail_on_its_own_ticket(desk, db, engine,
+                                                                         config):
+    """The listener queues a group it committed together as one message: the parse worker
+    hands the group over together and each mail still gets its own outcome."""
+    from services.ingest import queue, raw_mails
+
+    group = [customer_mail("billing@isp.example", subject="Счёт за ноябрь"),
+             customer_mail("nobody@else.example", subject="Не туда"),
+             customer_mail("support@isp.example", subject="Нет связи")]
+    ids = raw_mails.store_many(db, [(wire_bytes(mail), "anna@mail.example", (mail["To"],))
+                                    for mail in group], "smtp")
+    publisher = queue.RawMailPublisher(config["AMQP_URI"])
+    try:
+        assert publisher.publish_group(ids)
+    finally:
+        publisher.close()
+    rows = {row.id: row for row in wait_until_processed(engine, 3)}
+    assert [rows[raw_mail_id].status for raw_mail_id in ids] == \
+        ["processed", "quarantined", "processed"]
+    billing, support = ticket_of(db, rows[ids[0]]), ticket_of(db, rows[ids[2]])
+    assert (billing.subject, billing.department_id) == ("Счёт за ноябрь", desk["billing"]["id"])
+    assert (support.subject, support.department_id) == ("Нет связи", desk["support"]["id"])
+    assert rows[ids[1]].reason.startswith("NO_DEPARTMENT")
