@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import throwaway_database  # noqa: E402
+from bench.common import cpu_by_part, cpu_spent_since, throwaway_database  # noqa: E402
 from helpdesk import config as settings  # noqa: E402
 from helpdesk.database import make_engine  # noqa: E402
 from services.notify import outbox  # noqa: E402
@@ -57,12 +57,16 @@ def run(config, url, mails, senders, transport, workdir):
         while sent(engine) == 0:
             time.sleep(0.01)
         started, first = time.time(), sent(engine)
+        cpu_before = cpu_by_part({"notify": process}, "bench")
         while sent(engine) < mails:
             time.sleep(0.05)
         elapsed = time.time() - started
+        spent = cpu_spent_since(cpu_before, {"notify": process}, "bench")
         rate = (mails - first) / elapsed
+        per_mail = ", ".join(f"{name} {seconds * 1000 / (mails - first):.2f}"
+                             for name, seconds in spent.items())
         print(f"{mails} mails, {senders} sender(s), {transport}: {rate:.0f} mails/s "
-              f"({elapsed:.1f} s)", flush=True)
+              f"({elapsed:.1f} s); CPU ms per mail: {per_mail}", flush=True)
     finally:
         process.terminate()
         process.wait(timeout=30)

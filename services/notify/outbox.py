@@ -1,10 +1,11 @@
 """The outbox of mail: rows written with the decision to send, claimed by one sender at a
 time (SKIP LOCKED, so any number of senders in any number of replicas share it), and settled
 as sent, retried later, or failed — each attempt recorded."""
+import json
 import uuid
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 
 from helpdesk import contract
@@ -49,6 +50,16 @@ def claim(connection, passing_over=()):
                               .limit(1).with_for_update(skip_locked=True)).first()
 
 
+def claim_many(connection, limit, passing_over=()):
+    """`claim` for up to `limit` due mails at once."""
+    query = select(OutboxMail.__table__).where(OutboxMail.status == "queued",
+                                               OutboxMail.next_attempt_at <= now())
+    if passing_over:
+        query = query.where(OutboxMail.id.not_in(list(passing_over)))
+    return connection.execute(query.order_by(OutboxMail.next_attempt_at, OutboxMail.id)
+                              .limit(limit).with_for_update(skip_locked=True)).all()
+
+
 def lock_unsettled(connection, outbox_id):
     """Lock the mail's row; whether it still waits for its outcome (queued or committing)."""
     status = connection.scalar(select(OutboxMail.status).where(OutboxMail.id == outbox_id)
@@ -65,6 +76,24 @@ def mark_sent(connection, row, unconfirmed=False, detail=""):
     _set(connection, row.id, status="sent", sent_at=now(), attempts=row.attempts + 1,
          unconfirmed=unconfirmed, last_error=detail or None)
     _attempt(connection, row.id, "sent", None, detail)
+
+
+_ALL_SENT = text("""
+    UPDATE notify.outbox o SET status = 'sent', sent_at = :at, attempts = s.attempts,
+           unconfirmed = false, last_error = s.detail
+    FROM jsonb_to_recordset(CAST(:sent AS jsonb)) AS s(id bigint, attempts int, detail text)
+    WHERE o.id = s.id""")
+
+
+def mark_all_sent(connection, sent):
+    """`mark_sent` for several mails, [(row, detail)], in two statements."""
+    at = now()
+    details = [{"id": row.id, "attempts": row.attempts + 1, "detail": detail or None}
+               for row, detail in sent]
+    connection.execute(_ALL_SENT, {"at": at, "sent": json.dumps(details)})
+    connection.execute(insert(DeliveryAttempt).values([
+        {"outbox_id": item["id"], "at": at, "outcome": "sent", "code": None,
+         "detail": (item["detail"] or "")[:2000]} for item in details]))
 
 
 def retry_later(connection, row, code, detail, max_delay, give_up_after):

@@ -14,6 +14,9 @@ One mail, one sender:
    the commit's round trip and eventlet's scheduling made that gap milliseconds long.)
 4. The relay's answer settles the row: sent, retried (4xx), failed (5xx). A sender that died
    in step 4 leaves a `committing` row, which `settle_in_doubt` later counts as sent.
+A transport that delivers a mail again in place (the Maildir: the file is named after the
+row) needs none of this: a sender claims up to SEND_TOGETHER due mails, delivers them and
+records them in one transaction; a crash before its commit only delivers them again.
 If it is the database that fails the COMMIT of step 3 once the end of DATA is out (PostgreSQL
 restarting), the relay has the mail but the row is still `queued`: the sender reads the
 relay's answer all the same and keeps it in `handed_over` — the process's senders pass over
@@ -40,6 +43,7 @@ log = logging.getLogger(__name__)
 IDLE_POLL_SECONDS = 1.0
 METRICS_SECONDS, SETTLE_EVERY = 5, 6  # outbox gauges every 5 s; in-doubt rows every 30 s
 STOP_GRACE_SECONDS = 10  # a mail being handed over is finished, not cut off, on a stop
+SEND_TOGETHER = 20  # mails a sender claims and records at once where it may (the Maildir)
 
 
 class Postman(DependencyProvider):
@@ -97,8 +101,10 @@ class Postman(DependencyProvider):
                 try:
                     record_handed_over(self.engine, self.handed_over, self.max_delay,
                                        self.give_up)
-                    handled = deliver_one(self.engine, transport, self.max_delay,
-                                          self.give_up, self.handed_over)
+                    deliver = deliver_together if transport.delivers_again_in_place \
+                        else deliver_one
+                    handled = deliver(self.engine, transport, self.max_delay, self.give_up,
+                                      self.handed_over)
                 except Exception:  # the database is away: wait and try again
                     log.exception("sending from the outbox failed; trying again shortly")
                     handled = False
@@ -186,6 +192,29 @@ def deliver_one(engine, transport, max_delay, give_up, handed_over=None):
     if settled:
         metrics.settled(row.kind, settled)
     return True
+
+
+def deliver_together(engine, transport, max_delay, give_up, handed_over=None,
+                     limit=SEND_TOGETHER):
+    """For a transport that delivers a mail again in place: up to `limit` due mails claimed,
+    delivered and recorded in one transaction; False when none is due."""
+    with engine.connect() as connection, connection.begin():
+        rows = outbox.claim_many(connection, limit, passing_over=handed_over or ())
+        attempts = [(row, _attempt(transport, row, _no_commit_then)) for row in rows]
+        sent = [(row, outcome[2]) for row, outcome in attempts
+                if outcome[0] == "sent" and not outcome[3]]
+        if sent:
+            outbox.mark_all_sent(connection, sent)
+        settled = [("sent", row) for row, _ in sent] + [
+            (_record_outcome(connection, row, outcome, max_delay, give_up), row)
+            for row, outcome in attempts if outcome[0] != "sent" or outcome[3]]
+    for how, row in settled:
+        metrics.settled(row.kind, how)
+    return bool(rows)
+
+
+def _no_commit_then(end_data):
+    raise RuntimeError("a transport that delivers again in place has no end of DATA to time")
 
 
 def _record_handed(connection, row, outcome, max_delay, give_up, lost, handed_over):

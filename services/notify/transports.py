@@ -38,6 +38,8 @@ def _text(text):
 
 
 class SmtpRelay:
+    delivers_again_in_place = False  # a relay sends what it was given twice: one mail at a time
+
     """One SMTP connection, reused from mail to mail (RSET between), opened again on trouble.
 
     The end of DATA is sent apart from the rest of the mail, together with the outbox's
@@ -178,6 +180,10 @@ class MaildirDrop:
     The file is named after the outbox row, so delivering it again after a crash replaces
     the same file instead of adding a second copy (the stdlib's Maildir.add picks a fresh
     name every time, which is why it is not used)."""
+
+    # Delivering a mail again replaces it: the senders may deliver several mails and record
+    # them in one transaction, since a crash before its commit only delivers them again.
+    delivers_again_in_place = True
 
     def __init__(self, path):
         self.path = Path(path)

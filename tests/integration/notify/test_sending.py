@@ -150,3 +150,51 @@ def test_a_relay_that_requires_starttls_and_a_login(db, engine, tmp_path):
         assert len(secure.wait_for(1)) == 1
     finally:
         secure.stop()
+
+
+def test_the_maildir_takes_several_mails_in_one_transaction(db, engine, tmp_path):
+    for number in range(5):
+        queue(db, key=f"t{number}")
+    maildir = transports.MaildirDrop(tmp_path / "outbound")
+    assert sending.deliver_together(engine, maildir, RETRY_CAP, GIVE_UP, limit=3) is True
+    assert sorted(row(db, f"t{number}").status for number in range(5)) == \
+        ["queued", "queued", "sent", "sent", "sent"]
+    assert sending.deliver_together(engine, maildir, RETRY_CAP, GIVE_UP, limit=3) is True
+    assert sending.deliver_together(engine, maildir, RETRY_CAP, GIVE_UP, limit=3) is False
+    rows = [row(db, f"t{number}") for number in range(5)]
+    assert {(mail.status, mail.attempts) for mail in rows} == {("sent", 1)}
+    assert all(mail.last_error.startswith("delivered to ") for mail in rows)
+    delivered = sorted(path.read_bytes() for path in (tmp_path / "outbound" / "new").iterdir())
+    assert delivered == sorted(mail.content for mail in rows)
+    assert db.scalar(select(text("count(*)")).select_from(DeliveryAttempt)
+                     .where(DeliveryAttempt.outcome == "sent")) == 5
+
+
+def test_a_maildir_batch_cut_off_before_its_commit_is_delivered_again_in_place(
+        db, engine, tmp_path, monkeypatch):
+    for number in range(3):
+        queue(db, key=f"c{number}")
+    maildir = transports.MaildirDrop(tmp_path / "outbound")
+
+    def database_gone(connection, sent):
+        raise ConnectionError("the database went away before the commit")
+    with monkeypatch.context() as patched:
+        patched.setattr(outbox, "mark_all_sent", database_gone)
+        with pytest.raises(ConnectionError):
+            sending.deliver_together(engine, maildir, RETRY_CAP, GIVE_UP)
+    assert {row(db, f"c{number}").status for number in range(3)} == {"queued"}
+    assert sending.deliver_together(engine, maildir, RETRY_CAP, GIVE_UP)
+    assert len(list((tmp_path / "outbound" / "new").iterdir())) == 3  # one copy each
+    assert {row(db, f"c{number}").status for number in range(3)} == {"sent"}
+
+
+def test_a_maildir_that_cannot_be_written_retries_the_batch_later(db, engine, tmp_path):
+    for number in range(2):
+        queue(db, key=f"r{number}")
+    maildir = transports.MaildirDrop(tmp_path / "outbound")
+    (tmp_path / "outbound" / "tmp").rmdir()
+    (tmp_path / "outbound" / "tmp").write_text("not a folder")
+    assert sending.deliver_together(engine, maildir, RETRY_CAP, GIVE_UP)
+    rows = [row(db, f"r{number}") for number in range(2)]
+    assert {(mail.status, mail.attempts) for mail in rows} == {("queued", 1)}
+    assert all(mail.next_attempt_at > outbox.now() for mail in rows)
