@@ -55,11 +55,12 @@ def take(session, event_type, payload, handle):
         return None
 
 
-def take_many(session, events, handle):
+def take_many(session, events, handle, read_ahead=None):
     """`take` for several events in one transaction (concurrent ones, under load): one insert
     and one commit for them all. If handling any of them fails, the batch is rolled back and
     each is taken on its own, so only the failing one is kept pending. `events` is
-    [(event_type, payload)]; one result each, in order (None: a redelivery)."""
+    [(event_type, payload)]; one result each, in order (None: a redelivery).
+    `read_ahead(session, events)` may first ask once for what handling each would ask."""
     keyed = [(_key(payload), event_type, payload) for event_type, payload in events]
     if not all(event_id for event_id, _, _ in keyed):  # each alone, as take treats them
         return _each(session, events, handle)
@@ -67,6 +68,9 @@ def take_many(session, events, handle):
             for event_id, event_type, payload in keyed}
     try:
         fresh = _insert(session, list(rows.values()))
+        if read_ahead is not None:
+            read_ahead(session, [(event_type, payload) for event_id, event_type, payload
+                                 in keyed if event_id in fresh])
         results = []
         for event_id, event_type, payload in keyed:
             with logs.continuing(payload):

@@ -35,6 +35,16 @@ def _flag(value):
                                                                                 "yes", "on")
 
 
+def read_ahead(session, taken):
+    """For a batch of events: how many acknowledgements each new ticket's customer got this
+    hour, asked in one statement instead of one a ticket."""
+    addresses = [context["customer"]["email"] for context in
+                 (events.context_carried(event_type, payload) for event_type, payload in taken)
+                 if context]
+    if addresses:
+        outbox.count_sent_recently(session, texts.AUTO_ACK, addresses)
+
+
 def queue_mail(session, event_type, payload, mail_context, options):
     """Queue what the event calls for; the number of mails queued (0 for a redelivery)."""
     ticket_id, message_id = events.subject_of(event_type, payload)

@@ -9,34 +9,58 @@ from sqlalchemy import func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 
 from helpdesk import contract
+from helpdesk.database import per_transaction
 from services.notify import compose
 from services.notify.models import DeliveryAttempt, NotifyEvent, OutboxMail
 
 FIRST_RETRY_SECONDS = 5
+RECENTLY = timedelta(hours=1)  # the acknowledgements a sender may get: so many an hour
 
 
 def now():
     return datetime.now(timezone.utc)
 
 
+# Core and built once: the ORM's insert took longer to make than the mail itself
+_ENQUEUE = insert(OutboxMail.__table__).on_conflict_do_nothing(index_elements=["key"]) \
+    .returning(OutboxMail.__table__.c.id)
+
+
 def enqueue(session, key, mail):
     """Add a mail unless one with this key exists (the event was delivered twice)."""
     content = compose.build(mail)
-    inserted = session.execute(
-        insert(OutboxMail).values(
-            key=key[:200], kind=mail.kind, ticket_id=mail.ticket_id,
-            ticket_message_id=mail.ticket_message_id, message_id=mail.message_id,
-            envelope_from=mail.sender.address, recipients=mail.recipients,
-            recipient=mail.recipients[0].lower(), content=content, status="queued",
-            attempts=0, next_attempt_at=now(), unconfirmed=False, created_at=now())
-        .on_conflict_do_nothing(index_elements=["key"]).returning(OutboxMail.id)).scalar()
+    recipient = mail.recipients[0].lower()
+    inserted = session.execute(_ENQUEUE, {
+        "key": key[:200], "kind": mail.kind, "ticket_id": mail.ticket_id,
+        "ticket_message_id": mail.ticket_message_id, "message_id": mail.message_id,
+        "envelope_from": mail.sender.address, "recipients": mail.recipients,
+        "recipient": recipient, "content": content, "status": "queued", "attempts": 0,
+        "next_attempt_at": now(), "unconfirmed": False, "created_at": now()}).scalar()
+    counted = per_transaction(session, "sent_recently")
+    if inserted is not None and (mail.kind, recipient) in counted:
+        counted[mail.kind, recipient] += 1
     return inserted is not None
 
 
-def sent_recently(session, kind, recipient, within=timedelta(hours=1)):
+def sent_recently(session, kind, recipient, within=RECENTLY):
+    counted = per_transaction(session, "sent_recently")
+    if (kind, recipient.lower()) in counted and within == RECENTLY:
+        return counted[kind, recipient.lower()]
     return session.scalar(select(func.count()).select_from(OutboxMail).where(
         OutboxMail.kind == kind, OutboxMail.recipient == recipient.lower(),
         OutboxMail.created_at > now() - within))
+
+
+def count_sent_recently(session, kind, recipients):
+    """What `sent_recently` answers for each of these recipients, asked in one statement and
+    kept for the transaction (enqueue counts the mails it adds)."""
+    wanted = {recipient.lower() for recipient in recipients}
+    found = dict(session.execute(
+        select(OutboxMail.recipient, func.count()).where(
+            OutboxMail.kind == kind, OutboxMail.recipient.in_(wanted),
+            OutboxMail.created_at > now() - RECENTLY).group_by(OutboxMail.recipient)).all())
+    per_transaction(session, "sent_recently").update(
+        {(kind, recipient): found.get(recipient, 0) for recipient in wanted})
 
 
 def claim(connection, passing_over=()):
