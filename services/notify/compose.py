@@ -1,19 +1,26 @@
 """One outgoing mail as a plain description, and its bytes on the wire.
 
-The stdlib `email` package with the SMTP policy does the encoding: RFC 2047 for Cyrillic
-display names and subjects, RFC 2231 for attachment names, quoted-printable or base64 bodies,
-CRLF line ends. Nothing here is hand-encoded.
+The stdlib `email` package does the encoding: RFC 2047 for Cyrillic display names and
+subjects, RFC 2231 for attachment names, quoted-printable or base64 bodies, CRLF line ends.
+Nothing here is hand-encoded. Its compat32 classes, not EmailMessage: the new API parsed
+and refolded every header it was given, 2.3 ms an acknowledgement against 0.25 here, and
+its output is the same RFC 2047 (checked by reading every mail back with ingest's parser).
 """
 import mimetypes
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from email import policy
-from email.headerregistry import Address
-from email.message import EmailMessage
-from email.utils import format_datetime
+from email import encoders
+from email.charset import BASE64, QP, Charset
+from email.header import Header
+from email.mime.base import MIMEBase
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
+from email.policy import compat32
+from email.utils import format_datetime, formataddr
 
 AUTO_GENERATED = "auto-generated"  # RFC 3834: not a reply to a person's mail
 AUTO_REPLIED = "auto-replied"      # RFC 3834: an automatic answer to a mail
+_WIRE = compat32.clone(linesep="\r\n", max_line_length=78)
 
 
 @dataclass(frozen=True)
@@ -57,12 +64,12 @@ class Outgoing:
 
 def build(mail):
     """The mail's bytes, ready for SMTP (CRLF line ends, 7-bit safe headers)."""
-    message = EmailMessage(policy=policy.SMTP)
+    message = _body(mail)
     message["From"] = _address(mail.sender)
-    message["To"] = [_address(party) for party in mail.to]
+    message["To"] = ", ".join(_address(party) for party in mail.to)
     if mail.cc:
-        message["Cc"] = [_address(party) for party in mail.cc]
-    message["Subject"] = mail.subject
+        message["Cc"] = ", ".join(_address(party) for party in mail.cc)
+    message["Subject"] = _text_header(mail.subject, "Subject")
     message["Message-ID"] = mail.message_id
     message["Date"] = format_datetime(mail.date) if mail.date else _now()
     if mail.in_reply_to:
@@ -75,13 +82,25 @@ def build(mail):
         message["X-Auto-Response-Suppress"] = "All"  # Exchange: no out-of-office back to us
     if mail.loop_marker:
         message["X-Loop"] = mail.loop_marker
-    _set_body(message, mail)
-    return message.as_bytes()
+    return message.as_bytes(policy=_WIRE)
 
 
 def _address(party):
     local, _, domain = party.address.rpartition("@")
-    return Address(display_name=party.name or "", username=local, domain=domain)
+    if not local.isascii():  # needs SMTPUTF8, which 7-bit mail cannot carry: the relay says no
+        local = Header(local, "utf-8").encode()
+    return formataddr((party.name or "", f"{local}@{_ascii_domain(domain)}"), charset="utf-8")
+
+
+def _ascii_domain(domain):
+    try:
+        return domain.encode("idna").decode("ascii")  # почта.рф: xn--80a1acny.xn--p1ai
+    except UnicodeError:
+        return Header(domain, "utf-8").encode()
+
+
+def _text_header(value, name):
+    return value if value.isascii() else Header(value, "utf-8", header_name=name)
 
 
 def _now():
@@ -97,19 +116,47 @@ def _references(mail):
     return references
 
 
-def _set_body(message, mail):
-    message.set_content(mail.text, cte=_text_encoding(mail.text))
+def _body(mail):
+    """The text, with the HTML as its alternative (carrying its cid: images), and the files
+    attached after it."""
+    body = _text_part(mail.text, "plain")
     if mail.html:
-        message.add_alternative(mail.html, subtype="html")
+        html = _text_part(mail.html, "html")
         inline = [f for f in mail.files if f.inline and f.content_id]
-        html_part = message.get_payload()[1]
-        for item in inline:  # cid: images belong with the HTML they appear in
-            html_part.add_related(item.content, *_mime_type(item), cid=item.content_id,
-                                  filename=item.filename)
-    for item in mail.files:
-        if mail.html and item.inline and item.content_id:
-            continue
-        message.add_attachment(item.content, *_mime_type(item), filename=item.filename)
+        if inline:  # cid: images belong with the HTML they appear in
+            html = _multipart("related", [html, *(_file_part(f, "inline") for f in inline)])
+        body = _multipart("alternative", [body, html])
+    files = [f for f in mail.files if not (mail.html and f.inline and f.content_id)]
+    if files:
+        body = _multipart("mixed", [body, *(_file_part(f, "attachment") for f in files)])
+    body["MIME-Version"] = "1.0"
+    return body
+
+
+def _multipart(subtype, parts):
+    container = MIMEMultipart(subtype, _subparts=parts)
+    del container["MIME-Version"]
+    return container
+
+
+def _text_part(text, subtype):
+    text = text.replace("\r\n", "\n").replace("\n", "\r\n")  # the canonical line end
+    utf8 = Charset("utf-8")
+    utf8.body_encoding = BASE64 if _text_encoding(text) == "base64" else QP
+    part = MIMEText(text, subtype, utf8)
+    del part["MIME-Version"]
+    return part
+
+
+def _file_part(item, disposition):
+    part = MIMEBase(*_mime_type(item))
+    part.set_payload(item.content)
+    encoders.encode_base64(part)
+    filename = item.filename if item.filename.isascii() else ("utf-8", "", item.filename)
+    part.add_header("Content-Disposition", disposition, filename=filename)  # RFC 2231
+    if item.content_id:
+        part["Content-ID"] = item.content_id
+    return part
 
 
 def _text_encoding(text):

@@ -65,3 +65,23 @@ def test_inline_images_travel_with_the_html_they_appear_in():
     assert [part.get_content_type() for part in related.iter_parts()] == ["text/html",
                                                                           "image/png"]
     assert list(mail.iter_attachments()) == []
+
+
+def test_a_cyrillic_domain_goes_out_in_its_ascii_form():
+    raw = build(Outgoing(kind="reply", sender=Party("support@isp.example"),
+                         to=[Party("anna@почта.рф", "Анна")], subject="Тема", text="Текст",
+                         message_id="<m@isp.example>"))
+    assert raw.isascii()
+    assert [(a.name, a.email) for a in parse(raw).to] == [("Анна", "anna@xn--80a1acny.xn--p1ai")]
+
+
+def test_an_acknowledgement_is_one_text_part_with_its_lines_ending_in_crlf():
+    raw = build(Outgoing(kind="auto_ack", sender=Party("support@isp.example", "Поддержка"),
+                         to=[Party("anna@mail.example")], subject="Обращение принято [#7]",
+                         text="Здравствуйте!\nМы ответим скоро.\n",
+                         message_id="<hd.7.x@isp.example>", auto_submitted=AUTO_REPLIED))
+    mail = message_from_bytes(raw, policy=policy.default)
+    assert mail.get_content_type() == "text/plain" and mail["MIME-Version"] == "1.0"
+    assert mail["Subject"] == "Обращение принято [#7]"
+    assert mail.get_payload(decode=True).decode() == "Здравствуйте!\r\nМы ответим скоро.\r\n"
+    assert all(len(line) <= 78 for line in raw.split(b"\r\n"))
