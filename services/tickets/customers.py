@@ -67,16 +67,32 @@ def find_or_create(session, email, name="", **details):
     return customer
 
 
-def read_ahead(session, emails):
+def read_ahead(session, emails, create=()):
     """The customers of these addresses (None for the new ones), read in one statement and kept
-    for the rest of the transaction: find_or_create asks them of this instead. The caller
+    for the rest of the transaction: find_or_create asks them of this instead. The new ones
+    among `create` ([(email, name)]) are created first, in one statement too. The caller
     takes no savepoint that could undo a customer created meanwhile."""
     wanted = {email.lower() for email in emails}
+    _create_missing(session, create)
     read = per_transaction(session, "customers_read_ahead")
     read.update(dict.fromkeys(wanted))
     query = select(func.lower(Customer.email), Customer) \
         .where(func.lower(Customer.email).in_(wanted))
     read.update({lowered: customer for lowered, customer in session.execute(query)})
+
+
+def _create_missing(session, people):
+    """Insert the customers not there yet (in one order, so that two batches creating the same
+    people never wait for each other in a circle); a flush of whatever else is pending first
+    is avoided: it is the batch's own new rows, inserted together at its commit."""
+    first = {}
+    for email, name in people:
+        first.setdefault(email.lower(), {"email": email, "name": name or "", "phones": []})
+    if first:
+        with session.no_autoflush:
+            session.execute(insert(Customer.__table__).values(
+                [{**first[key], "created_at": func.now()} for key in sorted(first)])
+                .on_conflict_do_nothing())
 
 
 def _by_email(session, email):

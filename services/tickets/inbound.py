@@ -90,7 +90,9 @@ def _read_ahead(session, payloads):
     known = per_transaction(session, "mails_read_ahead")
     known["locked"] = set(keys)
     known["stored"] = {row.message_id: (row.ticket_id, row.id) for row in stored}
-    customers.read_ahead(session, [payload.from_address for payload in payloads])
+    customers.read_ahead(session, [payload.from_address for payload in payloads],
+                         create=[(payload.from_address, payload.from_name)
+                                 for payload in payloads if _has_a_customer(payload)])
     _reserve_numbers(session, known, payloads)
 
 
@@ -109,6 +111,12 @@ def _reserve_numbers(session, known, payloads):
         "       (SELECT array_agg(nextval(pg_get_serial_sequence('tickets.messages', 'id')))"
         "        FROM generate_series(1, :count))"), {"count": len(new)}).one()
     known["numbers"] = dict(zip(sorted(new), zip(sorted(tickets), sorted(messages))))
+
+
+def _has_a_customer(payload):
+    """Whether the mail's sender becomes a customer whatever else happens: bounces and
+    automatic replies may be set aside before anybody is looked up."""
+    return not (payload.bounce or payload.auto_reply)
 
 
 def _opens_a_ticket(payload):

@@ -179,3 +179,22 @@ def test_concurrent_batches_of_the_same_mails_on_two_replicas_store_each_once(
     assert sum(result["created_ticket"] for result in results) == 10
     assert db.scalar(select(func.count()).select_from(Message)) == 10
     assert db.scalar(select(func.count()).select_from(Ticket)) == 10
+
+
+def test_a_batch_makes_customers_of_new_senders_but_not_of_robots_it_ignores(
+        container_factory, config, db):
+    from services.tickets.models import Customer
+
+    fixtures.department(db, "First line", ["support@isp.example"])
+    start_replicas(container_factory, config, 1)
+    with ClusterRpcProxy(config) as rpc:
+        outcomes = rpc.tickets.ingest_messages(INGEST, [
+            mail("<r1@mail.example>", from_address="Vera@mail.example", from_name="Вера"),
+            mail("<r2@mail.example>", from_address="vera@MAIL.example", from_name=""),
+            mail("<r3@mail.example>", from_address="robot@mail.example", auto_reply=True)])
+    first, second, robot = [outcome["result"] for outcome in outcomes]
+    assert first["created_ticket"] and second["created_ticket"]
+    assert robot["ignored"]
+    db.rollback()
+    assert [(c.email, c.name) for c in db.scalars(select(Customer))] == \
+        [("Vera@mail.example", "Вера")]
