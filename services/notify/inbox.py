@@ -55,12 +55,13 @@ def take(session, event_type, payload, handle):
         return None
 
 
-def take_many(session, events, handle, read_ahead=None):
+def take_many(session, events, handle, read_ahead=None, before_commit=None):
     """`take` for several events in one transaction (concurrent ones, under load): one insert
     and one commit for them all. If handling any of them fails, the batch is rolled back and
     each is taken on its own, so only the failing one is kept pending. `events` is
     [(event_type, payload)]; one result each, in order (None: a redelivery).
-    `read_ahead(session, events)` may first ask once for what handling each would ask."""
+    `read_ahead(session, events)` may first ask once for what handling each would ask, and
+    `before_commit(session)` write at the end what handling them held back."""
     keyed = [(_key(payload), event_type, payload) for event_type, payload in events]
     if not all(event_id for event_id, _, _ in keyed):  # each alone, as take treats them
         return _each(session, events, handle)
@@ -77,6 +78,8 @@ def take_many(session, events, handle, read_ahead=None):
                 results.append(handle(session, event_type, payload) if event_id in fresh
                                else None)
             fresh.discard(event_id)  # the same event twice in the batch: handled once
+        if before_commit is not None:
+            before_commit(session)
         session.commit()
         return results
     except Exception:

@@ -37,12 +37,18 @@ def _flag(value):
 
 def read_ahead(session, taken):
     """For a batch of events: how many acknowledgements each new ticket's customer got this
-    hour, asked in one statement instead of one a ticket."""
+    hour, asked in one statement instead of one a ticket; and the batch's mail held back, to
+    be queued in one statement by `queue_held`."""
+    outbox.hold_mail(session)
     addresses = [context["customer"]["email"] for context in
                  (events.context_carried(event_type, payload) for event_type, payload in taken)
                  if context]
     if addresses:
         outbox.count_sent_recently(session, texts.AUTO_ACK, addresses)
+
+
+def queue_held(session):
+    outbox.queue_held(session)
 
 
 def queue_mail(session, event_type, payload, mail_context, options):

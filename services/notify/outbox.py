@@ -27,19 +27,38 @@ _ENQUEUE = insert(OutboxMail.__table__).on_conflict_do_nothing(index_elements=["
 
 
 def enqueue(session, key, mail):
-    """Add a mail unless one with this key exists (the event was delivered twice)."""
-    content = compose.build(mail)
+    """Add a mail unless one with this key exists (the event was delivered twice). In a
+    transaction that `hold_mail` began, the mail waits for `queue_held` and counts as added:
+    its key comes from an event the inbox took fresh, so none can be there before it."""
     recipient = mail.recipients[0].lower()
-    inserted = session.execute(_ENQUEUE, {
-        "key": key[:200], "kind": mail.kind, "ticket_id": mail.ticket_id,
-        "ticket_message_id": mail.ticket_message_id, "message_id": mail.message_id,
-        "envelope_from": mail.sender.address, "recipients": mail.recipients,
-        "recipient": recipient, "content": content, "status": "queued", "attempts": 0,
-        "next_attempt_at": now(), "unconfirmed": False, "created_at": now()}).scalar()
+    row = {"key": key[:200], "kind": mail.kind, "ticket_id": mail.ticket_id,
+           "ticket_message_id": mail.ticket_message_id, "message_id": mail.message_id,
+           "envelope_from": mail.sender.address, "recipients": mail.recipients,
+           "recipient": recipient, "content": compose.build(mail), "status": "queued",
+           "attempts": 0, "next_attempt_at": now(), "unconfirmed": False,
+           "created_at": now()}
+    held = per_transaction(session, "mail_held").get("rows")
+    if held is not None:
+        held.append(row)
+        inserted = True
+    else:
+        inserted = session.execute(_ENQUEUE, row).scalar() is not None
     counted = per_transaction(session, "sent_recently")
-    if inserted is not None and (mail.kind, recipient) in counted:
+    if inserted and (mail.kind, recipient) in counted:
         counted[mail.kind, recipient] += 1
-    return inserted is not None
+    return inserted
+
+
+def hold_mail(session):
+    """From here to `queue_held`, this transaction's mails are inserted together."""
+    per_transaction(session, "mail_held")["rows"] = []
+
+
+def queue_held(session):
+    rows = per_transaction(session, "mail_held").pop("rows", None)
+    if rows:
+        session.execute(insert(OutboxMail.__table__).values(rows)
+                        .on_conflict_do_nothing(index_elements=["key"]))
 
 
 def sent_recently(session, kind, recipient, within=RECENTLY):

@@ -145,7 +145,8 @@ class NotifyService:
             self.postman.wake()
 
     def _take_together(self, events):
-        return inbox.take_many(self.db, events, self._queue_mail, notifications.read_ahead)
+        return inbox.take_many(self.db, events, self._queue_mail, notifications.read_ahead,
+                               notifications.queue_held)
 
     def _work(self, event_id):
         queued = inbox.work(self.db, event_id, self._queue_mail)

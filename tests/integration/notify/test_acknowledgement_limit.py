@@ -31,7 +31,7 @@ def take_together(db, payloads):
     return inbox.take_many(db, [(events.CREATED, payload) for payload in payloads],
                            lambda session, event_type, payload: notifications.queue_mail(
                                session, event_type, payload, None, OPTIONS),
-                           notifications.read_ahead)
+                           notifications.read_ahead, notifications.queue_held)
 
 
 def acknowledgements(db, recipient):
