@@ -53,7 +53,6 @@ class RawMailReceiver:
 
     async def handle_DATA(self, server, session, envelope):
         raw = envelope.original_content or envelope.content
-        loop = asyncio.get_running_loop()
         try:
             raw_mail_id = await self._stored((raw, envelope.mail_from,
                                               tuple(envelope.rcpt_tos)))
