@@ -85,12 +85,8 @@ def count_sent_recently(session, kind, recipients):
 def claim(connection, passing_over=()):
     """The next due mail, locked for this sender's transaction; None when nothing is due.
     `passing_over`: ids of mails not to take (the relay has them already)."""
-    query = select(OutboxMail.__table__).where(OutboxMail.status == "queued",
-                                               OutboxMail.next_attempt_at <= now())
-    if passing_over:
-        query = query.where(OutboxMail.id.not_in(list(passing_over)))
-    return connection.execute(query.order_by(OutboxMail.next_attempt_at, OutboxMail.id)
-                              .limit(1).with_for_update(skip_locked=True)).first()
+    rows = claim_many(connection, 1, passing_over)
+    return rows[0] if rows else None
 
 
 def claim_many(connection, limit, passing_over=()):
