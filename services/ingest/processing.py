@@ -10,6 +10,7 @@ import time
 
 import eventlet
 
+from helpdesk import logs
 from helpdesk.errors import HelpdeskError
 from services.ingest import handover, metrics, pipeline, raw_mails
 from services.ingest.decisions import Match
@@ -75,16 +76,26 @@ def process_many(session, raw_mail_ids, context_for, hand_over_many, ledger=None
     ledger = ledger or Ledger(session)
     rows = ledger.claim_many(raw_mail_ids)
     kept = _Kept()
-    judged = [_judged(kept, row, context_for) if row is not None else None for row in rows]
+    judged = []
+    for row in rows:
+        with _as_its_own(row):
+            judged.append(_judged(kept, row, context_for) if row is not None else None)
     waiting = [item for item in judged if isinstance(item, Judged)]
     if waiting:
         results = hand_over_many([item.payload for item in waiting])
-        settled = {id(item): _settle(kept, item, result)
-                   for item, result in zip(waiting, results)}
+        settled = {}
+        for item, result in zip(waiting, results):
+            with _as_its_own(item.row):
+                settled[id(item)] = _settle(kept, item, result)
         judged = [settled.get(id(item), item) for item in judged]
     if kept.outcomes:
         ledger.finish_many(kept.outcomes)
     return judged
+
+
+def _as_its_own(row):
+    """Each mail of a group logged under its own correlation id, not the group's."""
+    return logs.continuing({logs.KEY: logs.mail_correlation(row.id) if row else None})
 
 
 class Judged:

@@ -140,3 +140,35 @@ def test_tickets_unreachable_leaves_a_whole_group_for_a_retry(db):
     with pytest.raises(TimeoutError):
         processing.process_many(db, ids, context_for, unreachable)
     assert [raw_mails.get(db, raw_mail_id).status for raw_mail_id in ids] == ["received"] * 2
+
+
+def test_each_mail_of_a_group_is_logged_under_its_own_correlation_id(db):
+    import logging
+
+    from helpdesk import logs
+
+    class Correlations(logging.Handler):
+        def __init__(self):
+            super().__init__()
+            self.seen = []
+
+        def emit(self, record):
+            self.seen.append((record.getMessage(), logs.current()))
+
+    ids = [stored(db, mail_with("first", "<l1@mail.example>")),
+           stored(db, b"\x00not a mail at all")]
+    handler, logger = Correlations(), logging.getLogger(processing.__name__)
+    level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    logs.use("mail-of-the-group")
+    try:
+        processing.process_many(db, ids, context_for, TicketsTogether())
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+        logs.use(None)
+    assert {correlation for message, correlation in handler.seen
+            if f"raw mail {ids[0]}" in message} == {f"mail-{ids[0]}"}
+    assert {correlation for message, correlation in handler.seen
+            if f"raw mail {ids[1]}" in message} == {f"mail-{ids[1]}"}
