@@ -82,22 +82,11 @@ def _fits(message_id):
 
 
 def outcomes(answers):
-    """Tickets' answers about a batch: each mail's result, or its refusal as the
-    HelpdeskError `outcome` would raise."""
-    return [_result_or_refusal(answer) for answer in answers]
+    """Tickets' answers about a batch: each mail's result, or its refusal as a HelpdeskError
+    (the mail's own fault: ingest quarantines it with the code and message)."""
+    return [_refusal(answer["error"]) if "error" in answer else answer["result"]
+            for answer in answers]
 
 
-def _result_or_refusal(answer):
-    try:
-        return outcome(answer)
-    except HelpdeskError as refusal:
-        return refusal
-
-
-def outcome(answer):
-    """Tickets' answer for one mail of a batch: its result, or its refusal raised (the mail's
-    own fault: ingest quarantines it with the code and message)."""
-    if "error" in answer:
-        error = answer["error"]
-        raise HelpdeskError(error["error"], error["message"], error.get("field"))
-    return answer["result"]
+def _refusal(error):
+    return HelpdeskError(error["error"], error["message"], error.get("field"))

@@ -20,17 +20,11 @@ log = logging.getLogger(__name__)
 
 
 class Ledger:
-    """Where a worker claims its raw mail and records what became of it: a statement and a
+    """Where a worker claims its raw mails and records what became of them: a statement and a
     commit each. The service passes one that does so for concurrent workers together."""
 
     def __init__(self, session):
         self.session = session
-
-    def claim(self, raw_mail_id):
-        return raw_mails.claim(self.session, raw_mail_id)
-
-    def finish(self, raw_mail_id, status, **outcome):
-        raw_mails.finish(self.session, raw_mail_id, status, **outcome)
 
     def claim_many(self, raw_mail_ids):
         return raw_mails.claim_many(self.session, raw_mail_ids)
@@ -50,29 +44,28 @@ class _Kept:
 
 
 def process(session, raw_mail_id, context_for, hand_over, ledger=None):
-    """Process one raw mail. `context_for(raw_mail, force)` gives the filters' context;
-    `hand_over(payload)` hands the mail to tickets (`ingest_messages`); `ledger` claims it and
-    records the outcome (by default a Ledger on `session`). Returns the final status, or None
-    when there was nothing to do (already processed: a redelivery)."""
-    ledger = ledger or Ledger(session)
-    row = ledger.claim(raw_mail_id)
-    if row is None:
-        return None
-    judged = _judged(ledger, row, context_for)
-    if not isinstance(judged, Judged):
-        return judged
+    """`process_many` of one mail, handed over by `hand_over(payload)`, which raises tickets'
+    refusal."""
+    return process_many(session, [raw_mail_id], context_for,
+                        lambda payloads: [_answer(hand_over, payload) for payload in payloads],
+                        ledger)[0]
+
+
+def _answer(hand_over, payload):
     try:
-        result = hand_over(judged.payload)
-    except HelpdeskError as error:  # the mail's own fault: tickets refused it
-        result = error
-    return _settle(ledger, judged, result)
+        return hand_over(payload)
+    except HelpdeskError as refusal:  # the mail's own fault: tickets refused it
+        return refusal
 
 
 def process_many(session, raw_mail_ids, context_for, hand_over_many, ledger=None):
-    """`process` for the mails of one queue message (a group the SMTP listener committed
-    together): claimed together, each parsed and judged, handed over together
-    (`hand_over_many(payloads)` gives each mail's result, or its refusal as a HelpdeskError),
-    their outcomes recorded together. The final statuses, in order (None: nothing to do)."""
+    """Process the raw mails of one queue message (one, or a group the SMTP listener
+    committed together): claimed together, each parsed and judged, handed over together,
+    their outcomes recorded together. `context_for(raw_mail, force)` gives the filters'
+    context; `hand_over_many(payloads)` hands mails to tickets (`ingest_messages`) and gives
+    each mail's result, or its refusal as a HelpdeskError; `ledger` claims the mails and
+    records the outcomes (by default a Ledger on `session`). The final statuses, in order
+    (None: nothing to do — already processed, a redelivery)."""
     ledger = ledger or Ledger(session)
     rows = ledger.claim_many(raw_mail_ids)
     kept = _Kept()

@@ -23,7 +23,7 @@ def store(session, raw, source, *, envelope_sender=None, envelope_recipients=(),
     message's identity) the same mail stored twice, even by two pollers, is one row."""
     values = _values(raw, source, envelope_sender, envelope_recipients, mailbox_id, source_key)
     table = RawMail.__table__  # Core, not the ORM: this runs before every SMTP 250
-    statement = insert(table).values(**values).returning(table.c.id)
+    statement = insert(table).values(**values, received_at=func.now()).returning(table.c.id)
     if source_key is not None:
         statement = statement.on_conflict_do_nothing(index_elements=[table.c.source_key])
     raw_mail_id = session.scalar(statement)
@@ -39,8 +39,7 @@ def store_many(session, mails, source):
     commit); `mails` is [(raw, envelope_sender, envelope_recipients)]; their ids, in order."""
     table = RawMail.__table__
     rows = [_values(raw, source, sender, recipients) for raw, sender, recipients in mails]
-    for row in rows:  # one time for the group, PostgreSQL's, as store() takes
-        del row["received_at"]
+    # received_at: one time for the group, PostgreSQL's, as store() takes
     ids = session.scalars(insert(table).values(received_at=func.now())
                           .returning(table.c.id, sort_by_parameter_order=True), rows).all()
     session.commit()
@@ -53,7 +52,7 @@ def _values(raw, source, envelope_sender=None, envelope_recipients=(), mailbox_i
             "source": source, "source_key": source_key, "mailbox_id": mailbox_id,
             "envelope_sender": envelope_sender,
             "envelope_recipients": list(envelope_recipients), "status": "received",
-            "received_at": func.now(), "attempts": 0, "trail": []}
+            "attempts": 0, "trail": []}
 
 
 def claim(session, raw_mail_id):

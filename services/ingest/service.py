@@ -50,12 +50,8 @@ class IngestService:
         ids = queue.ids_in(body)
         self.correlation(logs.mail_correlation(ids[0]))
         try:
-            if len(ids) == 1:
-                processing.process(self.db, ids[0], self._context, self._hand_over,
-                                   _TogetherLedger(self))
-            else:
-                processing.process_many(self.db, ids, self._context, self._hand_over_many,
-                                        _TogetherLedger(self))
+            processing.process_many(self.db, ids, self._context, self._hand_over_many,
+                                    _TogetherLedger(self))
         except (Exception, eventlet.Timeout) as error:
             log.warning("raw mail(s) %s left for a later try: %r", ", ".join(map(str, ids)),
                         error)
@@ -174,11 +170,8 @@ class IngestService:
         self.directory.refresh(self._departments, lambda: rules.in_force(self.db), force)
         return self.directory.context(row, mailboxes.department_of(self.db, row.mailbox_id))
 
-    def _hand_over(self, payload):
-        # under load, the mails this process's workers parse meanwhile go over together
-        return handover.outcome(self.batches(payload, self._hand_over_together))
-
     def _hand_over_many(self, payloads):
+        # under load, the mails this process's workers parse meanwhile go over together
         return handover.outcomes(self.batches.together(payloads, self._hand_over_together))
 
     def _hand_over_together(self, payloads):
@@ -200,12 +193,6 @@ class _TogetherLedger:
 
     def __init__(self, service):
         self.service = service
-
-    def claim(self, raw_mail_id):
-        return self.claim_many([raw_mail_id])[0]
-
-    def finish(self, raw_mail_id, status, **outcome):
-        self.finish_many([(raw_mail_id, status, outcome)])
 
     def claim_many(self, raw_mail_ids):
         return self.service.claims.together(raw_mail_ids, lambda ids: raw_mails.claim_many(
