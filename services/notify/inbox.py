@@ -113,11 +113,14 @@ def _row(event_id, event_type, payload, done):
             "next_attempt_at": now(), "received_at": now(), "done_at": now() if done else None}
 
 
+# one cached statement, the rows its parameters (SQLAlchemy sends them as one INSERT)
+_INSERT = insert(InboxEvent.__table__).on_conflict_do_nothing(index_elements=["event_id"]) \
+    .returning(InboxEvent.__table__.c.event_id)
+
+
 def _insert(session, rows):
     """The ids of the rows inserted: those not kept before."""
-    return set(session.scalars(insert(InboxEvent).values(rows)
-                               .on_conflict_do_nothing(index_elements=["event_id"])
-                               .returning(InboxEvent.event_id)))
+    return set(session.scalars(_INSERT, rows))
 
 
 def due(session, limit=50):
