@@ -7,6 +7,7 @@ INSERT and one commit for all of them) in a thread of its own; queueing runs in 
 """
 import asyncio
 import logging
+import re
 from concurrent.futures import ThreadPoolExecutor
 
 from aiosmtpd.smtp import SMTP
@@ -21,6 +22,10 @@ log = logging.getLogger(__name__)
 TRY_LATER = "451 4.3.0 The help desk cannot store mail right now; please try again later"
 MAX_RECIPIENTS = 100
 MAX_GROUP = 50  # mails committed together
+# `<local@domain> params` with dot-atoms of ASCII atext on both sides: what nearly every MAIL
+# FROM and RCPT TO is, and what the email package's parser gives back unchanged
+_PLAIN_ADDRESS = re.compile(r"[ \t]*<((?:[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+\.)*[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
+                            r"@(?:[A-Za-z0-9-]+\.)*[A-Za-z0-9-]+)>[ \t]*+((?!\().*)", re.DOTALL)
 
 
 class HelpdeskSMTP(SMTP):
@@ -32,6 +37,15 @@ class HelpdeskSMTP(SMTP):
             status = (f"552 5.3.4 Message too big: this help desk accepts mail up to "
                       f"{megabytes:g} MB")
         await super().push(status)
+
+    def _getaddr(self, arg):
+        """aiosmtpd's, without the email package's full parser for a plain address: that
+        parser was a fifth of the listener's CPU."""
+        plain = _PLAIN_ADDRESS.fullmatch(arg or "")
+        if plain is None or (self.local_part_limit and
+                             len(plain[1].rpartition("@")[0]) > self.local_part_limit):
+            return super()._getaddr(arg)
+        return plain[1], plain[2]
 
 
 class RawMailReceiver:
