@@ -51,12 +51,15 @@ def new_ticket_context(session, ticket, message, customer):
     without asking back. The department's addresses and managers are read once per
     transaction (a batch of mails shares them)."""
     known = per_transaction(session, "mail_context")
-    if "own_addresses" not in known:
-        known["own_addresses"] = list(session.scalars(select(DepartmentAddress.address)))
-    if ("department", ticket.department_id) not in known:
-        department = departments.get(session, ticket.department_id)
-        known["department", department.id] = (serialise.department(department),
-                                              _managers(session, department.id))
+    # read without flushing: the batch's new rows wait to go in one INSERT a table at the
+    # commit, and none of them changes what is read here
+    with session.no_autoflush:
+        if "own_addresses" not in known:
+            known["own_addresses"] = list(session.scalars(select(DepartmentAddress.address)))
+        if ("department", ticket.department_id) not in known:
+            department = departments.get(session, ticket.department_id)
+            known["department", department.id] = (serialise.department(department),
+                                                  _managers(session, department.id))
     department_context, managers = known["department", ticket.department_id]
     return {"ticket": serialise.ticket(ticket), "department": department_context,
             "customer": serialise.customer(customer),
