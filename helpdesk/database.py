@@ -37,7 +37,9 @@ def make_engine(url, pool_size=10, name="helpdesk"):
     # pre_ping: a PostgreSQL restart leaves dead pooled connections; test each before use.
     # The name shows in pg_stat_activity: ops (and a test stuck on a lock) see whose it is.
     # values_plus_batch: the ORM's UPDATEs of many rows (a batch's SLA clocks, say) go in
-    # pages of statements (psycopg2's execute_batch), not one round trip a row.
+    # pages of statements (psycopg2's execute_batch), not one round trip a row. An INSERT run
+    # with many rows as parameters goes as one statement of many VALUES, except an INSERT ...
+    # ON CONFLICT without RETURNING, which goes a statement a row: ours carry RETURNING.
     return create_engine(with_driver(url), pool_size=pool_size, max_overflow=pool_size,
                          pool_pre_ping=True, future=True,
                          executemany_mode="values_plus_batch",
