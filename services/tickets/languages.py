@@ -4,15 +4,15 @@ import re
 
 SHIPPED = ("ru", "en")
 DEFAULT = "en"
-_CYRILLIC = re.compile(r"[\u0400-\u04ff]")
-_LETTER = re.compile(r"[^\W\d_]")
+_CYRILLIC = re.compile(r"[\u0400-\u04ff]+")
 SAMPLE_CHARS = 2000  # the start of a mail says enough; quoted history further down may not
 
 
 def detect(*texts):
     """"ru" when Cyrillic makes up a good part of the letters, else "en"."""
     sample = " ".join(text or "" for text in texts)[:SAMPLE_CHARS]
-    letters = len(_LETTER.findall(sample))
-    if letters and len(_CYRILLIC.findall(sample)) / letters >= 0.3:
+    # counted in runs and with str.isalpha: a regex match a letter took 0.2 ms a mail
+    letters = sum(map(str.isalpha, sample))
+    if letters and sum(map(len, _CYRILLIC.findall(sample))) / letters >= 0.3:
         return "ru"
     return DEFAULT
