@@ -6,8 +6,8 @@ import hashlib
 import json
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import func, select, text, update
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import BigInteger, any_, bindparam, func, select, text, update
+from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.orm import undefer
 
 from helpdesk.errors import Conflict, NotFound
@@ -61,14 +61,19 @@ def claim(session, raw_mail_id):
     return claim_many(session, [raw_mail_id])[0]
 
 
+# Plain rows, not entities, and a statement built once: this runs for every group of mails,
+# and making it each time was a third of what a claim cost
+_CLAIM = (update(RawMail.__table__)
+          .where(RawMail.__table__.c.id == any_(bindparam("ids", type_=ARRAY(BigInteger))),
+                 RawMail.__table__.c.status == "received")
+          .values(attempts=RawMail.__table__.c.attempts + 1)
+          .returning(*RawMail.__table__.c))
+
+
 def claim_many(session, raw_mail_ids):
     """`claim` for the mails of concurrent workers, in one statement and one commit: one
     answer each, in order. The same id twice in a batch is claimed once (for the first)."""
-    table = RawMail.__table__  # plain rows, not entities: this runs for every mail
-    rows = {row.id: row for row in session.execute(
-        update(table).where(table.c.id.in_(sorted(set(raw_mail_ids))),
-                            table.c.status == "received")
-        .values(attempts=table.c.attempts + 1).returning(*table.c))}
+    rows = {row.id: row for row in session.execute(_CLAIM, {"ids": sorted(set(raw_mail_ids))})}
     session.commit()
     return [rows.pop(raw_mail_id, None) for raw_mail_id in raw_mail_ids]
 
