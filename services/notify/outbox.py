@@ -5,8 +5,8 @@ import json
 import uuid
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import func, select, text, update
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import BigInteger, all_, bindparam, func, select, text, update
+from sqlalchemy.dialects.postgresql import ARRAY, insert
 
 from helpdesk import contract
 from helpdesk.database import per_transaction
@@ -95,14 +95,19 @@ def claim(connection, passing_over=()):
     return rows[0] if rows else None
 
 
+# Built once: each sender runs it for every few mails it delivers
+_outbox = OutboxMail.__table__
+_DUE = (select(_outbox)
+        .where(_outbox.c.status == "queued", _outbox.c.next_attempt_at <= bindparam("at"),
+               _outbox.c.id != all_(bindparam("passing_over", type_=ARRAY(BigInteger))))
+        .order_by(_outbox.c.next_attempt_at, _outbox.c.id).limit(bindparam("limit"))
+        .with_for_update(skip_locked=True))
+
+
 def claim_many(connection, limit, passing_over=()):
     """`claim` for up to `limit` due mails at once."""
-    query = select(OutboxMail.__table__).where(OutboxMail.status == "queued",
-                                               OutboxMail.next_attempt_at <= now())
-    if passing_over:
-        query = query.where(OutboxMail.id.not_in(list(passing_over)))
-    return connection.execute(query.order_by(OutboxMail.next_attempt_at, OutboxMail.id)
-                              .limit(limit).with_for_update(skip_locked=True)).all()
+    return connection.execute(_DUE, {"at": now(), "limit": limit,
+                                     "passing_over": list(passing_over)}).all()
 
 
 def lock_unsettled(connection, outbox_id):

@@ -198,3 +198,18 @@ def test_a_maildir_that_cannot_be_written_retries_the_batch_later(db, engine, tm
     rows = [row(db, f"r{number}") for number in range(2)]
     assert {(mail.status, mail.attempts) for mail in rows} == {("queued", 1)}
     assert all(mail.next_attempt_at > outbox.now() for mail in rows)
+
+
+def test_a_claim_passes_over_the_mails_a_relay_already_has_and_those_not_due(db, engine):
+    """The relay got these while their row's commit was lost (record_handed_over): taking
+    them again would send them twice."""
+    for key in ("k1", "k2", "k3", "k4"):
+        queue(db, key=key)
+    db.execute(update(OutboxMail).where(OutboxMail.key == "k4")
+               .values(next_attempt_at=outbox.now() + timedelta(minutes=5)))
+    db.commit()
+    handed_over = {row(db, "k2").id: None}
+    with engine.connect() as connection, connection.begin():
+        claimed = outbox.claim_many(connection, 10, passing_over=handed_over)
+        assert [mail.key for mail in claimed] == ["k1", "k3"]
+        assert [mail.key for mail in outbox.claim_many(connection, 1)] == ["k1"]
