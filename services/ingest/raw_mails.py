@@ -34,14 +34,17 @@ def store(session, raw, source, *, envelope_sender=None, envelope_recipients=(),
     return raw_mail_id, created
 
 
+# Built once (it runs for every group the listener commits); received_at: one time for the
+# group, PostgreSQL's, as store() takes
+_STORE_MANY = insert(RawMail.__table__).values(received_at=func.now()) \
+    .returning(RawMail.__table__.c.id, sort_by_parameter_order=True)
+
+
 def store_many(session, mails, source):
     """Commit several raw mails in one INSERT and one commit (the SMTP listener's group
     commit); `mails` is [(raw, envelope_sender, envelope_recipients)]; their ids, in order."""
-    table = RawMail.__table__
     rows = [_values(raw, source, sender, recipients) for raw, sender, recipients in mails]
-    # received_at: one time for the group, PostgreSQL's, as store() takes
-    ids = session.scalars(insert(table).values(received_at=func.now())
-                          .returning(table.c.id, sort_by_parameter_order=True), rows).all()
+    ids = session.scalars(_STORE_MANY, rows).all()
     session.commit()
     return ids
 
