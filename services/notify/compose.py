@@ -7,6 +7,7 @@ and refolded every header it was given, 2.3 ms an acknowledgement against 0.25 h
 its output is the same RFC 2047 (checked by reading every mail back with ingest's parser).
 """
 import mimetypes
+import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from email import encoders
@@ -15,12 +16,28 @@ from email.header import Header
 from email.mime.base import MIMEBase
 from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
-from email.policy import compat32
+from email.policy import Compat32
 from email.utils import format_datetime, formataddr
 
 AUTO_GENERATED = "auto-generated"  # RFC 3834: not a reply to a person's mail
 AUTO_REPLIED = "auto-replied"      # RFC 3834: an automatic answer to a mail
-_WIRE = compat32.clone(linesep="\r\n", max_line_length=78)
+
+
+class _Wire(Compat32):
+    """compat32 on the wire, without its folding machinery for a header that is already
+    plain ASCII on one short line (From, To, Date, Message-ID, the MIME headers: most of a
+    mail's headers): folding each through a Header was a sixth of what notify spent on a
+    mail, to give back the same line."""
+
+    def _fold(self, name, value, sanitize):
+        if isinstance(value, str) and value.isascii() and _PLAIN_LINE.fullmatch(value) \
+                and len(name) + 2 + len(value) <= self.max_line_length:
+            return f"{name}: {value}{self.linesep}"
+        return super()._fold(name, value, sanitize)
+
+
+_PLAIN_LINE = re.compile(r"[^\s](?:[^\s]| (?! ))*")  # no line breaks, tabs or runs of spaces
+_WIRE = _Wire(linesep="\r\n", max_line_length=78)
 
 
 @dataclass(frozen=True)
