@@ -24,8 +24,9 @@ MAX_RECIPIENTS = 100
 MAX_GROUP = 50  # mails committed together
 # `<local@domain> params` with dot-atoms of ASCII atext on both sides: what nearly every MAIL
 # FROM and RCPT TO is, and what the email package's parser gives back unchanged
-_PLAIN_ADDRESS = re.compile(r"[ \t]*<((?:[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+\.)*[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
-                            r"@(?:[A-Za-z0-9-]+\.)*[A-Za-z0-9-]+)>[ \t]*+((?!\().*)", re.DOTALL)
+_ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
+_PLAIN_ADDRESS = re.compile(rf"[ \t]*<((?:{_ATEXT}\.)*{_ATEXT}@(?:[A-Za-z0-9-]+\.)*[A-Za-z0-9-]+)>"
+                            r"[ \t]*+((?!\().*)", re.DOTALL)
 
 
 class HelpdeskSMTP(SMTP):

@@ -21,14 +21,10 @@ def now():
     return datetime.now(timezone.utc)
 
 
-# Core and built once: the ORM's insert took longer to make than the mail itself
+# Core and built once: the ORM's insert took longer to make than the mail itself. Given the
+# rows of several mails as parameters it is one INSERT (see make_engine in helpdesk.database);
+# `.values([...])` compiled a new statement each time, five times the cost a row.
 _ENQUEUE = insert(OutboxMail.__table__).on_conflict_do_nothing(index_elements=["key"]) \
-    .returning(OutboxMail.__table__.c.id)
-# Rows of several mails go as parameters of one cached statement, which SQLAlchemy sends as one
-# INSERT: `.values([...])` compiled a new statement each time, five times the cost a row.
-# RETURNING is what makes it one INSERT: with ON CONFLICT and without RETURNING, SQLAlchemy
-# sends a statement a row (see make_engine in helpdesk.database)
-_ENQUEUE_MANY = insert(OutboxMail.__table__).on_conflict_do_nothing(index_elements=["key"]) \
     .returning(OutboxMail.__table__.c.id)
 _ATTEMPTS = insert(DeliveryAttempt.__table__)
 
@@ -64,7 +60,7 @@ def hold_mail(session):
 def queue_held(session):
     rows = per_transaction(session, "mail_held").pop("rows", None)
     if rows:
-        session.execute(_ENQUEUE_MANY, rows)
+        session.execute(_ENQUEUE, rows)
 
 
 def sent_recently(session, kind, recipient, within=RECENTLY):
