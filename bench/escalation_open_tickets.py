@@ -54,7 +54,9 @@ from services.escalation.models import Policy  # noqa: E402
 from tests.mail import free_port  # noqa: E402
 
 TITLE = "Escalation: open tickets with their clocks running"
-SERVICE = "escalation-service"  # the replicas' connections' application_name: whose CPU counts
+# the replicas' connections' application_name (helpdesk.database names each engine after its
+# service and process): whose CPU counts
+SERVICE = "helpdesk escalation (pid %"
 OFFICE_HOURS = {day: [["09:00", "18:00"]] for day in ("mon", "tue", "wed", "thu", "fri")}
 OFFICE = {"name": "Офис, Москва", "country": "RU", "time_zone": "Europe/Moscow",
           "hours": OFFICE_HOURS}
@@ -317,7 +319,7 @@ def snapshot(engine, replicas):
     with engine.connect() as connection:
         backends = connection.scalars(text(
             "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
-            "AND application_name = :service"), {"service": SERVICE}).all()
+            "AND application_name LIKE :service"), {"service": SERVICE}).all()
     entrypoints = Counter()
     for replica in replicas:
         for name, (runs, spent) in replica.entrypoints().items():
@@ -365,8 +367,7 @@ def watch(args, engine, url, amqp_uri, opens, trickle, log_dir):
     counter = BreachCounter(amqp_uri)
     counter.start()
     counter.ready.wait(30)
-    named = make_url(url).update_query_dict({"application_name": SERVICE})
-    env = {**os.environ, "DATABASE_URL": named.render_as_string(False), "AMQP_URI": amqp_uri,
+    env = {**os.environ, "DATABASE_URL": url, "AMQP_URI": amqp_uri,
            "LOG_LEVEL": "WARNING"}
     replicas = [Replica(env, log_dir, n + 1) for n in range(args.replicas)]
     try:
