@@ -110,7 +110,7 @@ def wait(condition, seconds):
 def run(args, config, url, amqp_uri, workdir):
     """Tickets are opened with only the tickets service up (their events wait in the queues),
     so the deadlines fall within a minute or so; then notify and the replicas start."""
-    from nameko.standalone.rpc import ClusterRpcProxy
+    from helpdesk.rpc import ClusterRpcProxy
     engine = make_engine(url, pool_size=2)
     department = setup_desk(engine)
     relay = Relay(workdir / "relay").start()

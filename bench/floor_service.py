@@ -11,8 +11,9 @@ eventlet.monkey_patch()
 import sys  # noqa: E402
 
 from nameko.events import event_handler  # noqa: E402
-from nameko.rpc import rpc  # noqa: E402
 from nameko.runners import ServiceRunner  # noqa: E402
+
+from helpdesk.rpc import rpc  # noqa: E402
 
 SOURCE = "floor_source"
 ONE, THREE = "for_one", "for_three"  # handled by one service method, and by three

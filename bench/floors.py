@@ -82,7 +82,7 @@ def described(per_unit):
 
 def rpc_and_events(amqp_uri, management_url, vhost, count):
     from nameko.standalone.events import event_dispatcher
-    from nameko.standalone.rpc import ClusterRpcProxy
+    from helpdesk.rpc import ClusterRpcProxy
     service = subprocess.Popen([sys.executable, str(ROOT / "bench" / "floor_service.py"),
                                 amqp_uri])
     try:
@@ -129,7 +129,7 @@ def rpc_and_events(amqp_uri, management_url, vhost, count):
 def _wait_for_service(config, seconds=30):
     """Until the service answers: its queues are declared then, the event handler's too."""
     from nameko.exceptions import UnknownService
-    from nameko.standalone.rpc import ClusterRpcProxy
+    from helpdesk.rpc import ClusterRpcProxy
     deadline = time.monotonic() + seconds
     with ClusterRpcProxy(config, timeout=seconds) as cluster:
         while True:

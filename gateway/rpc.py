@@ -9,9 +9,9 @@ import threading
 
 from kombu.exceptions import OperationalError
 from nameko.exceptions import RpcTimeout
-from nameko.standalone.rpc import ClusterRpcProxy
 
 from helpdesk.config import AMQP_URI
+from helpdesk.rpc import ClusterRpcProxy
 
 
 class ServiceUnavailable(Exception):

@@ -15,13 +15,13 @@ def add_commands(commands):
 
 
 def cmd_reindex(args):
-    from nameko.standalone.rpc import ClusterRpcProxy
     from sqlalchemy.orm import Session
     from tqdm import tqdm
 
     from helpdesk import config as settings
     from helpdesk.cli import prepare
     from helpdesk.database import make_engine
+    from helpdesk.rpc import ClusterRpcProxy
     from services.search import rebuilds
     from services.search.backends import backend_from_config
 

@@ -8,6 +8,7 @@ from nameko.exceptions import RpcTimeout
 from nameko.rpc import RpcProxy
 
 from helpdesk.config import RPC_TIMEOUT
+from helpdesk.rpc import TRANSIENT
 
 # Between services the deadline is a multiple of the gateway's: it bounds a stop, it is not
 # a verdict on a service that is merely busy (a batch of a hundred mails takes its time).
@@ -15,10 +16,11 @@ DEADLINE_TIMES_RPC_TIMEOUT = 3
 
 
 class ServiceCalls(RpcProxy):
-    """`RpcProxy(target)` whose calls give up after `seconds` (default: 3 × RPC_TIMEOUT)."""
+    """`RpcProxy(target)` whose calls give up after `seconds` (default: 3 × RPC_TIMEOUT), its
+    requests transient (helpdesk.rpc)."""
 
     def __init__(self, target_service, seconds=None, **options):
-        super().__init__(target_service, **options)
+        super().__init__(target_service, **{**TRANSIENT, **options})
         self.seconds = seconds
 
     def setup(self):

@@ -6,7 +6,6 @@ from datetime import timedelta
 
 import eventlet
 from nameko.events import event_handler
-from nameko.rpc import rpc
 from nameko.timer import timer
 from sqlalchemy import text
 
@@ -18,6 +17,7 @@ from helpdesk.database import Database
 from helpdesk.errors import InvalidInput, NotFound
 from helpdesk.metrics import EntrypointMetrics
 from helpdesk.outbox import EventOutbox
+from helpdesk.rpc import rpc
 from helpdesk.service_calls import ServiceCalls
 from services.escalation import firing, metrics, policies, reports, tracking
 from services.escalation.models import OutboxEvent

@@ -6,7 +6,6 @@ import logging
 import eventlet
 from nameko.dependency_providers import Config
 from nameko.messaging import Publisher, consume
-from nameko.rpc import rpc
 from nameko.timer import timer
 
 from helpdesk import config as settings
@@ -17,6 +16,7 @@ from helpdesk.contract import system
 from helpdesk.correlation import Correlation
 from helpdesk.database import Database
 from helpdesk.metrics import EntrypointMetrics
+from helpdesk.rpc import rpc
 from helpdesk.service_calls import ServiceCalls
 from services.ingest import (handover, mailboxes, metrics, parse_preview, polling,
                              processing, queue, raw_mails, rules)

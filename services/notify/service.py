@@ -7,7 +7,6 @@ from datetime import timedelta
 import eventlet
 from nameko.dependency_providers import Config
 from nameko.events import EventDispatcher, event_handler
-from nameko.rpc import rpc
 from nameko.timer import timer
 from sqlalchemy import text
 
@@ -18,6 +17,7 @@ from helpdesk.correlation import Correlation
 from helpdesk.database import Database
 from helpdesk.metrics import EntrypointMetrics
 from helpdesk.outbox import EventOutbox
+from helpdesk.rpc import rpc
 from helpdesk.service_calls import ServiceCalls
 from services.notify import events, inbox, live, notifications, outbox, templates
 from services.notify.models import NotifyEvent

@@ -6,7 +6,6 @@ import time
 
 import eventlet
 from nameko.events import event_handler
-from nameko.rpc import rpc
 from nameko.timer import timer
 
 from helpdesk import contract, logs
@@ -15,6 +14,7 @@ from helpdesk.correlation import Correlation
 from helpdesk.database import Database
 from helpdesk.errors import HelpdeskError, Unauthorized
 from helpdesk.metrics import EntrypointMetrics
+from helpdesk.rpc import rpc
 from helpdesk.service_calls import ServiceCalls
 from services.search import indexing, metrics, rebuilds, saved
 from services.search.index import SearchIndex

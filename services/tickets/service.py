@@ -5,7 +5,6 @@ import logging
 import eventlet
 from nameko.dependency_providers import Config
 from nameko.events import event_handler
-from nameko.rpc import rpc
 from nameko.timer import timer
 from sqlalchemy import text
 
@@ -16,6 +15,7 @@ from helpdesk.database import Database
 from helpdesk.metrics import EntrypointMetrics
 from helpdesk.outbox import EventOutbox
 from helpdesk.errors import HelpdeskError
+from helpdesk.rpc import rpc
 from services.tickets import (access, agents, conversation, customers, deliveries, departments,
                               documents, escalations, inbound, lifecycle, outbound, portal,
                               serialise, statistics, templates)
