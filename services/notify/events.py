@@ -51,9 +51,10 @@ def subject_of(event_type, payload):
 
 
 def context_carried(event_type, payload):
-    """The mail context a new ticket's event brings along (as it was when the ticket was
-    made, which is what its acknowledgement is about); None: ask tickets for it."""
-    return payload.get("mail_context") if event_type == CREATED else None
+    """The mail context a new ticket's or an agent's reply's event brings along, as it was
+    when the ticket or the reply was made (which is what the acknowledgement or the reply
+    mail is about); None: ask tickets for it."""
+    return payload.get("mail_context") if event_type in (CREATED, MESSAGE) else None
 
 
 def plan(event_type, payload, context, settings, templates, acknowledged_recently,

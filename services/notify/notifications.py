@@ -41,8 +41,8 @@ def read_ahead(session, taken):
     be queued in one statement by `queue_held`."""
     outbox.hold_mail(session)
     addresses = [context["customer"]["email"] for context in
-                 (events.context_carried(event_type, payload) for event_type, payload in taken)
-                 if context]
+                 (events.context_carried(event_type, payload) for event_type, payload in taken
+                  if event_type == events.CREATED) if context]
     if addresses:
         outbox.count_sent_recently(session, texts.AUTO_ACK, addresses)
 

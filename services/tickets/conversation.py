@@ -47,9 +47,11 @@ def reply(session, actor, ticket_id, data):
         changes["first_response_at"] = now
     history.apply_changes(session, ticket, actor, changes)
     ticket.updated_at = now
-    announce_message(session, ticket, message)
+    answer = with_authors(session, [message])[0]
+    announce_message(session, ticket, message,
+                     outbound.reply_context(session, ticket, department, customer, answer))
     session.commit()
-    return serialise.message(message, author_of(session, message))
+    return answer
 
 
 def note(session, actor, ticket_id, data):
@@ -259,11 +261,14 @@ def announce_created(session, ticket, message, customer, origin):
     history.announce(session, contract.TICKET_CREATED, payload)
 
 
-def announce_message(session, ticket, message):
-    history.announce(session, contract.MESSAGE_ADDED,
-                     {"ticket_id": ticket.id, "department_id": ticket.department_id,
-                      "message_id": message.id, "direction": message.direction,
-                      "author_agent_id": message.author_agent_id,
-                      "author_customer_id": message.author_customer_id,
-                      "auto_reply": message.auto_reply,
-                      "created_at": message.created_at.isoformat()})
+def announce_message(session, ticket, message, mail_context=None):
+    """message_added; an agent's reply brings the mail context notify would otherwise ask
+    back for at once (outbound.reply_context)."""
+    payload = {"ticket_id": ticket.id, "department_id": ticket.department_id,
+               "message_id": message.id, "direction": message.direction,
+               "author_agent_id": message.author_agent_id,
+               "author_customer_id": message.author_customer_id,
+               "auto_reply": message.auto_reply, "created_at": message.created_at.isoformat()}
+    if mail_context is not None:
+        payload["mail_context"] = mail_context
+    history.announce(session, contract.MESSAGE_ADDED, payload)

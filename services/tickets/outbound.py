@@ -20,29 +20,45 @@ def mail_context(session, actor, ticket_id, message_id=None):
     access.require_admin(actor)  # system callers (notify) and admins only
     ticket = access.visible_ticket(session, actor, ticket_id)
     department = departments.get(session, ticket.department_id)
-    thread = session.execute(select(Message.id, Message.message_id, Message.direction,
-                                    Message.auto_reply, Message.subject)
-                             .where(Message.ticket_id == ticket.id)
-                             .order_by(Message.created_at, Message.id)).all()
-    context = {
-        "ticket": serialise.ticket(ticket),
-        "department": serialise.department(department),
-        "customer": serialise.customer(customers.get(session, ticket.customer_id)),
-        "assignee": _assignee(session, ticket),
-        "own_addresses": list(session.scalars(select(DepartmentAddress.address))),
-        "managers": _managers(session, department.id),
-        "first_message": _first(thread),
-        "message": None,
-        "references": [],
-    }
+    thread = _thread(session, ticket)
+    context = _context(session, ticket, department, customers.get(session, ticket.customer_id),
+                       thread)
     if message_id is not None:
         message = session.get(Message, message_id)
         if message is None or message.ticket_id != ticket.id:
-            return {**context, "message": None}
+            return context
         context["message"] = _with_content(session, conversation.with_authors(session,
                                                                               [message])[0])
         context["references"] = _references(thread, message.id)
     return context
+
+
+def reply_context(session, ticket, department, customer, message):
+    """The mail context of an agent's reply, read in the reply's own transaction: it rides
+    on message_added so that notify can mail it without asking back. `message` is the reply
+    as the agent gets it back; one with files is not carried (notify asks for it, files and
+    all, rather than every consumer of the event getting them)."""
+    if message["attachments"]:
+        return None
+    thread = _thread(session, ticket)
+    return {**_context(session, ticket, department, customer, thread), "message": message,
+            "references": _references(thread, message["id"])}
+
+
+def _thread(session, ticket):
+    return session.execute(select(Message.id, Message.message_id, Message.direction,
+                                  Message.auto_reply, Message.subject)
+                           .where(Message.ticket_id == ticket.id)
+                           .order_by(Message.created_at, Message.id)).all()
+
+
+def _context(session, ticket, department, customer, thread):
+    """A ticket's mail context, no message in it yet."""
+    return {"ticket": serialise.ticket(ticket), "department": serialise.department(department),
+            "customer": serialise.customer(customer), "assignee": _assignee(session, ticket),
+            "own_addresses": list(session.scalars(select(DepartmentAddress.address))),
+            "managers": _managers(session, department.id), "first_message": _first(thread),
+            "message": None, "references": []}
 
 
 def new_ticket_context(session, ticket, message, customer):
