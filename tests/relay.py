@@ -1,5 +1,6 @@
 """The SMTP sink (tests/smtp_sink.py) run as the help desk's relay in a test: start, stop,
 and the mails it received, parsed back."""
+import os
 import subprocess
 import sys
 import tempfile
@@ -22,9 +23,11 @@ def text_of(mail):
 
 
 class Relay:
-    def __init__(self, directory, secure=()):
-        """`secure`: (cert, key, user, password) to require STARTTLS and a login."""
+    def __init__(self, directory, secure=(), answer_seconds=0.0):
+        """`secure`: (cert, key, user, password) to require STARTTLS and a login;
+        `answer_seconds`: how long each mail's 250 takes, the mail already kept."""
         self.directory, self.secure = directory, [str(item) for item in secure]
+        self.answer_seconds = answer_seconds
         self.port = free_port()
         self.process = None
 
@@ -32,7 +35,9 @@ class Relay:
         self.log = tempfile.TemporaryFile()  # not a pipe: nobody would read it
         self.process = subprocess.Popen([sys.executable, "-m", "tests.smtp_sink",
                                          str(self.port), str(self.directory), *self.secure],
-                                        stdout=subprocess.DEVNULL, stderr=self.log)
+                                        stdout=subprocess.DEVNULL, stderr=self.log,
+                                        env={**os.environ, "SMTP_SINK_ANSWER_SECONDS":
+                                             str(self.answer_seconds)})
         wait_for_port(self.port, self.process, self.log)
         return self
 
@@ -63,12 +68,21 @@ class Relay:
     def mails(self):
         return [message_from_bytes(raw, policy=policy.default) for raw in self.raw_mails()]
 
-    def wait_for(self, count, seconds=30):
-        """The mails once at least `count` arrived (AssertionError when they do not)."""
+    def arrived(self):
+        """How many mails arrived: counted, not read."""
+        return sum(1 for _ in self.directory.glob("*.eml"))
+
+    def wait_until(self, count, seconds=30):
+        """Until at least `count` mails arrived (AssertionError when they do not); counted,
+        not read, so that a test acts on the moment."""
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
-            mails = self.mails()
-            if len(mails) >= count:
-                return mails
-            time.sleep(0.1)
-        raise AssertionError(f"{len(self.mails())} mail(s) arrived, {count} expected")
+            if self.arrived() >= count:
+                return
+            time.sleep(0.05)
+        raise AssertionError(f"{self.arrived()} mail(s) arrived, {count} expected")
+
+    def wait_for(self, count, seconds=30):
+        """The mails once at least `count` arrived (AssertionError when they do not)."""
+        self.wait_until(count, seconds)
+        return self.mails()

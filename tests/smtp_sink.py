@@ -4,9 +4,13 @@ requires STARTTLS (with that certificate) and a login before it takes any mail.
 aiosmtpd in its own process; every accepted mail is written to DIRECTORY as one file (the raw
 bytes exactly as received). Recipients whose local part starts with "reject" are refused
 with 550, those starting with "later" with 451, as a real relay would.
+SMTP_SINK_ANSWER_SECONDS makes it answer the end of DATA that much later, the mail already
+kept, as a busy relay does (a sender killed meanwhile never hears that its mail went).
 SIGTERM stops it as a mail server shuts down: no new connections or transactions (421), the
 transactions under way finished and answered, then every connection closed. (SIGKILL is a
 crash: a mail whose end of DATA was on its way may or may not have been kept.)"""
+import asyncio
+import os
 import signal
 import ssl
 import sys
@@ -20,8 +24,9 @@ from aiosmtpd.smtp import AuthResult, LoginPassword
 
 
 class Sink:
-    def __init__(self, directory):
+    def __init__(self, directory, answer_seconds=0.0):
         self.directory = Path(directory)
+        self.answer_seconds = answer_seconds
         self.directory.mkdir(parents=True, exist_ok=True)
         self.stopping = False
         self.transactions = set()  # the sessions between MAIL and the answer to DATA
@@ -52,6 +57,8 @@ class Sink:
         temporary = self.directory / f".{name}.tmp"
         temporary.write_bytes(envelope.original_content or envelope.content)
         temporary.rename(self.directory / f"{name}.eml")  # whole files only, for the reader
+        if self.answer_seconds:
+            await asyncio.sleep(self.answer_seconds)
         self.transactions.discard(session)
         return "250 2.0.0 Queued"
 
@@ -76,7 +83,7 @@ def main(port, directory, cert=None, key=None, user=None, password=None):
         context.load_cert_chain(cert, key)
         secure = {"tls_context": context, "require_starttls": True, "auth_required": True,
                   "authenticator": login_checker(user, password)}
-    sink = Sink(directory)
+    sink = Sink(directory, float(os.environ.get("SMTP_SINK_ANSWER_SECONDS") or 0))
     controller = Controller(sink, hostname="127.0.0.1", port=port, **secure)
     controller.start()
     terminated = threading.Event()
