@@ -6,8 +6,11 @@ a durable queue is written to disk by RabbitMQ, and that was most of what an RPC
 broker (1.5 → 0.55 ms of RabbitMQ's CPU a call, bench/RESULTS.md). It bought nothing: a
 caller waits for its reply on a queue that does not outlive a broker restart, so a request
 kept across one can only run with nobody to answer — a write the client was already told
-failed (504), and may retry. Confirms stay on: the caller still learns at once that a service
-has never started (UnknownService) rather than waiting for its timeout.
+failed (504), and may retry. Requests keep their confirms: the caller still learns at once
+that a service has never started (UnknownService) rather than waiting for its timeout.
+Replies go without: a confirm cannot say the caller got its reply (a reply to a caller gone is
+confirmed too), and waiting for it was 0.2–0.4 ms of every call (bench/RESULTS.md); a reply
+lost with a broken connection is what a broker restart does to it anyway: the caller times out.
 """
 from nameko.amqp.publish import Publisher
 from nameko.constants import (AMQP_SSL_CONFIG_KEY, AMQP_URI_CONFIG_KEY, DEFAULT_SERIALIZER,
@@ -22,8 +25,12 @@ class TransientPublisher(Publisher):
     delivery_mode = NON_PERSISTENT
 
 
+class _ReplyPublisher(TransientPublisher):
+    use_confirms = False  # see above
+
+
 class _Responder(Responder):
-    publisher_cls = TransientPublisher
+    publisher_cls = _ReplyPublisher
 
 
 class _RpcConsumer(RpcConsumer):
