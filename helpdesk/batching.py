@@ -1,6 +1,7 @@
 """Group work that concurrent workers would each do alone into one call, as a database groups
 commits: while one batch is applied, the items that arrive wait and go together in the next.
-Under load this turns N round trips and N commits into one; alone, a caller goes at once.
+Under load this turns N round trips and N commits into one; alone, a caller goes at once, or
+after `linger` seconds if given (for what arrives in twos: the events of one change).
 
 A failed batch fails every caller in it (each caller's message is then retried), so what is
 batched must be safe to apply again: the search index's refresh is (a document carries its
@@ -20,8 +21,8 @@ class _Batch:
 
 
 class Coalescer:
-    def __init__(self, max_size=100, observe=None):
-        self.max_size, self.observe = max_size, observe
+    def __init__(self, max_size=100, observe=None, linger=0.0):
+        self.max_size, self.observe, self.linger = max_size, observe, linger
         self.gathering = _Batch()
         self.turn = Semaphore(1)  # one batch applied at a time; the next gathers meanwhile
 
@@ -37,6 +38,8 @@ class Coalescer:
         batch = self.gathering
         position = len(batch.items)
         batch.items.extend(items)
+        if position == 0 and self.linger and not self.turn.locked():
+            eventlet.sleep(self.linger)  # nothing to wait for: let its fellows join it
         with self.turn:
             if not batch.done:
                 self._apply(batch, apply)
@@ -63,12 +66,12 @@ class Batches(DependencyProvider):
     """One Coalescer per service container, shared by its workers:
     `self.batches(item, apply)`; the size of each batch observed as helpdesk_batch_items."""
 
-    def __init__(self, name, max_size=100):
-        self.name, self.max_size = name, max_size
+    def __init__(self, name, max_size=100, linger=0.0):
+        self.name, self.max_size, self.linger = name, max_size, linger
 
     def setup(self):
         self.coalescer = Coalescer(self.max_size, BATCH_ITEMS.labels(
-            self.container.service_name, self.name).observe)
+            self.container.service_name, self.name).observe, self.linger)
 
     def get_dependency(self, worker_ctx):
         return _Run(self.coalescer)

@@ -77,3 +77,15 @@ def test_items_that_came_together_join_those_of_concurrent_workers():
     pairs = [pool.spawn(run.together, [n, n + 1], slow_double(calls)) for n in (1, 3, 5)]
     assert first.wait() == 0 and [pair.wait() for pair in pairs] == [[2, 4], [6, 8], [10, 12]]
     assert calls == [[0], [1, 2, 3, 4, 5, 6]]
+
+
+@pytest.mark.parametrize("linger, expected", [(0.0, [[1], [2]]), (0.02, [[1, 2]])])
+def test_a_lingering_batch_takes_in_what_arrives_just_after_its_first_item(linger, expected):
+    """The events of one change come a moment apart: a batch that lingers applies them at once."""
+    calls, coalescer = [], Coalescer(linger=linger)
+    pool = eventlet.GreenPool()
+    first = pool.spawn(coalescer.run, 1, slow_double(calls, seconds=0.01))
+    eventlet.sleep(0.002)
+    second = pool.spawn(coalescer.run, 2, slow_double(calls, seconds=0.01))
+    assert (first.wait(), second.wait()) == (2, 4)
+    assert calls == expected
