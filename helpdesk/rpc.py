@@ -9,8 +9,9 @@ kept across one can only run with nobody to answer — a write the client was al
 failed (504), and may retry. Requests keep their confirms: the caller still learns at once
 that a service has never started (UnknownService) rather than waiting for its timeout.
 Replies go without: a confirm cannot say the caller got its reply (a reply to a caller gone is
-confirmed too), and waiting for it was 0.2–0.4 ms of every call (bench/RESULTS.md); a reply
-lost with a broken connection is what a broker restart does to it anyway: the caller times out.
+confirmed too), and waiting for it cost 0.4–0.8 ms of CPU a call all told (bench/RESULTS.md);
+a reply lost with a broken connection is what a broker restart does to it anyway: the caller
+times out.
 """
 from nameko.amqp.publish import Publisher
 from nameko.constants import (AMQP_SSL_CONFIG_KEY, AMQP_URI_CONFIG_KEY, DEFAULT_SERIALIZER,
