@@ -68,7 +68,7 @@ class Relay:
     def mails(self):
         return [message_from_bytes(raw, policy=policy.default) for raw in self.raw_mails()]
 
-    def arrived(self):
+    def count(self):
         """How many mails arrived: counted, not read."""
         return sum(1 for _ in self.directory.glob("*.eml"))
 
@@ -77,10 +77,10 @@ class Relay:
         not read, so that a test acts on the moment."""
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
-            if self.arrived() >= count:
+            if self.count() >= count:
                 return
             time.sleep(0.05)
-        raise AssertionError(f"{self.arrived()} mail(s) arrived, {count} expected")
+        raise AssertionError(f"{self.count()} mail(s) arrived, {count} expected")
 
     def wait_for(self, count, seconds=30):
         """The mails once at least `count` arrived (AssertionError when they do not)."""

@@ -102,7 +102,7 @@ def test_a_notify_process_killed_while_sending_loses_no_mail_and_sends_none_twic
         relay.wait_until(threshold, seconds=60)
         processes["notify"].send_signal(signal.SIGKILL)
         processes["notify"].wait()
-        kills.append(relay.arrived())
+        kills.append(relay.count())
         processes["notify"] = start("notify", desk["env"])
         wait_until_serving(config, ["notify"])
     relay.wait_until(500, seconds=120)
