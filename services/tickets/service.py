@@ -11,7 +11,7 @@ from sqlalchemy import text
 from helpdesk import contract
 from helpdesk.config import PORTAL_REQUESTS_PER_HOUR, REOPEN_DAYS
 from helpdesk.correlation import Correlation
-from helpdesk.database import Database
+from helpdesk.database import Database, reads_only
 from helpdesk.metrics import EntrypointMetrics
 from helpdesk.outbox import EventOutbox
 from helpdesk.errors import HelpdeskError
@@ -57,6 +57,7 @@ class TicketsService:
         return agents.set_preferences(self.db, self._actor(actor), data)
 
     @rpc
+    @reads_only
     def whoami(self, actor):
         actor, row = access.caller(self.db, actor)  # asked before every search: one statement
         if row is None:
@@ -65,11 +66,13 @@ class TicketsService:
 
     # --- departments and agents -----------------------------------------------------------
     @rpc
+    @reads_only
     def list_departments(self, actor):
         self._actor(actor)
         return departments.list_all(self.db)
 
     @rpc
+    @reads_only
     def get_department(self, actor, department_id):
         self._actor(actor)
         return serialise.department(departments.get(self.db, department_id))
@@ -83,6 +86,7 @@ class TicketsService:
         return departments.update(self.db, self._actor(actor), department_id, data)
 
     @rpc
+    @reads_only
     def department_for_address(self, actor, address):
         """The department that receives mail at `address` (mail routing), or None."""
         self._actor(actor)
@@ -90,10 +94,12 @@ class TicketsService:
         return serialise.department(department) if department else None
 
     @rpc
+    @reads_only
     def list_agents(self, actor):
         return agents.list_all(self.db, self._actor(actor))
 
     @rpc
+    @reads_only
     def get_agent(self, actor, agent_id):
         return serialise.agent(agents.get(self.db, self._actor(actor), agent_id))
 
@@ -107,11 +113,13 @@ class TicketsService:
 
     # --- customers ------------------------------------------------------------------------
     @rpc
+    @reads_only
     def find_customers(self, actor, text="", limit=20):
         self._actor(actor)
         return customers.find(self.db, text, limit)
 
     @rpc
+    @reads_only
     def get_customer(self, actor, customer_id):
         self._actor(actor)
         return serialise.customer(customers.get(self.db, customer_id))
@@ -144,19 +152,23 @@ class TicketsService:
                                    int(self.config.get(REOPEN_DAYS, inbound.DEFAULT_REOPEN_DAYS)))
 
     @rpc
+    @reads_only
     def get_ticket(self, actor, ticket_id):
         """The ticket with its full history: messages with their authors, audit log, rating."""
         return lifecycle.full(self.db, self._actor(actor), ticket_id)
 
     @rpc
+    @reads_only
     def list_tickets(self, actor, query=None):
         return lifecycle.find(self.db, self._actor(actor), query or {})
 
     @rpc
+    @reads_only
     def ticket_counts(self, actor):
         return lifecycle.counts(self.db, self._actor(actor))
 
     @rpc
+    @reads_only
     def queue_counts(self, actor):
         """{department id: {new, open, pending, mine, unassigned}} of active tickets."""
         return lifecycle.queue_counts(self.db, self._actor(actor))
@@ -183,6 +195,7 @@ class TicketsService:
         return conversation.merge(self.db, self._actor(actor), ticket_id, data)
 
     @rpc
+    @reads_only
     def get_attachment(self, actor, attachment_id):
         return conversation.attachment(self.db, self._actor(actor), attachment_id)
 
@@ -192,18 +205,21 @@ class TicketsService:
 
     # --- statistics (managers) ------------------------------------------------------------
     @rpc
+    @reads_only
     def statistics_agents(self, actor, query):
         """Per agent over {since, until, department_id?}: handled, replies, first response
         average and median, CSAT."""
         return statistics.agents(self.db, self._actor(actor), query)
 
     @rpc
+    @reads_only
     def statistics_load(self, actor, query):
         """Incoming by hour, weekday and month in {time_zone}; backlog; SLA breaches."""
         return statistics.load(self.db, self._actor(actor), query)
 
     # --- the customer portal (system actor "portal", for the customer it vouches for) ------
     @rpc
+    @reads_only
     def portal_departments(self, actor):
         return portal.departments(self.db, self._actor(actor))
 
@@ -215,10 +231,12 @@ class TicketsService:
                                                  portal.DEFAULT_REQUESTS_PER_HOUR)))
 
     @rpc
+    @reads_only
     def portal_tickets(self, actor, customer_id):
         return portal.tickets(self.db, self._actor(actor), customer_id)
 
     @rpc
+    @reads_only
     def portal_ticket(self, actor, customer_id, ticket_id):
         return portal.ticket(self.db, self._actor(actor), customer_id, ticket_id)
 
@@ -227,16 +245,19 @@ class TicketsService:
         return portal.reply(self.db, self._actor(actor), customer_id, ticket_id, data)
 
     @rpc
+    @reads_only
     def portal_attachment(self, actor, customer_id, attachment_id):
         return portal.attachment(self.db, self._actor(actor), customer_id, attachment_id)
 
     @rpc
+    @reads_only
     def presence(self, actor, ticket_id):
         """Who is on a ticket, for the collision banner: the ticket's department (if the
         agent may see it) and the agent's name."""
         return agents.presence(self.db, self._actor(actor), ticket_id)
 
     @rpc
+    @reads_only
     def mail_context(self, actor, ticket_id, message_id=None):
         """Everything the notify service needs to write a mail about a ticket (system only)."""
         return outbound.mail_context(self.db, self._actor(actor), ticket_id, message_id)
@@ -248,11 +269,13 @@ class TicketsService:
 
     # --- SLA escalation -------------------------------------------------------------------
     @rpc
+    @reads_only
     def sla_facts(self, actor, ticket_id):
         """The ticket's status timeline and who wrote when, for the SLA clocks."""
         return escalations.facts(self.db, self._actor(actor), ticket_id)
 
     @rpc
+    @reads_only
     def sla_facts_of(self, actor, ticket_ids):
         """sla_facts of several tickets at once: those that exist, in the order asked."""
         return escalations.facts_of(self.db, self._actor(actor), ticket_ids)
@@ -274,25 +297,30 @@ class TicketsService:
 
     # --- search ---------------------------------------------------------------------------
     @rpc
+    @reads_only
     def search_documents(self, actor, ticket_ids):
         """Tickets as the search index keeps them: each with its messages and its version."""
         return documents.for_tickets(self.db, self._actor(actor), ticket_ids)
 
     @rpc
+    @reads_only
     def search_documents_after(self, actor, after_id=0, limit=200):
         """The next page of search documents in ticket order, for rebuilding an index."""
         return documents.after(self.db, self._actor(actor), after_id, limit)
 
     @rpc
+    @reads_only
     def ticket_total(self, actor):
         return documents.count(self.db, self._actor(actor))
 
     # --- canned replies -------------------------------------------------------------------
     @rpc
+    @reads_only
     def list_templates(self, actor, department_id=None):
         return templates.list_visible(self.db, self._actor(actor), department_id)
 
     @rpc
+    @reads_only
     def get_template(self, actor, template_id):
         return serialise.template(templates.get(self.db, self._actor(actor), template_id))
 
@@ -309,6 +337,7 @@ class TicketsService:
         return templates.delete(self.db, self._actor(actor), template_id)
 
     @rpc
+    @reads_only
     def render_template(self, actor, template_id, data):
         return templates.render(self.db, self._actor(actor), template_id, data)
 
@@ -324,6 +353,7 @@ class TicketsService:
         gauges.count_active(self.db)
 
     @rpc
+    @reads_only
     def health(self):
         """Whether this service reaches its database."""
         self.db.execute(text("SELECT 1"))

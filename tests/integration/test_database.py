@@ -7,7 +7,8 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import sessionmaker
 
-from helpdesk.database import close, green_psycopg, make_engine
+from helpdesk.database import Database, close, green_psycopg, make_engine, reads_only
+from helpdesk.rpc import ClusterRpcProxy, rpc
 
 
 def test_a_connection_can_reuse_the_descriptor_of_a_socket_closed_under_a_waiting_greenlet(
@@ -76,3 +77,52 @@ def test_a_worker_session_whose_connection_the_server_dropped_closes_quietly(dat
             assert fresh.scalar(text("SELECT 1")) == 1
     finally:
         engine.dispose()
+
+
+def test_a_pooled_connection_the_server_dropped_while_idle_is_replaced_at_checkout(database_url):
+    """A PostgreSQL restart ends every pooled connection: the next call must get a live one,
+    not fail on the dead one (the pool asks the socket, without a round trip)."""
+    engine, admin = make_engine(database_url, 1), make_engine(database_url, 1)
+    try:
+        with engine.connect() as first:
+            dropped = first.scalar(text("SELECT pg_backend_pid()"))
+        with admin.connect() as other:
+            other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": dropped})
+            while other.scalar(text("SELECT count(*) FROM pg_stat_activity WHERE pid = :pid"),
+                               {"pid": dropped}):
+                eventlet.sleep(0.01)
+        with engine.connect() as after:
+            assert after.scalar(text("SELECT pg_backend_pid()")) not in (dropped, None)
+    finally:
+        engine.dispose()
+        admin.dispose()
+
+
+class Ledger:
+    """Whether a worker's statements ran in a transaction: in one, now() is when it began."""
+    name = "ledger"
+    db = Database()
+
+    def _in_a_transaction(self):
+        self.db.execute(text("SELECT pg_sleep(0.02)"))
+        return self.db.scalar(text("SELECT pg_backend_pid()")), \
+            self.db.scalar(text("SELECT now() <> statement_timestamp()"))
+
+    @rpc
+    @reads_only
+    def read(self):
+        return self._in_a_transaction()
+
+    @rpc
+    def write(self):
+        return self._in_a_transaction()
+
+
+def test_a_reading_entrypoint_runs_without_a_transaction_and_its_connection_goes_back_with_one(
+        container_factory, config):
+    container_factory(Ledger, {**config, "max_workers": 1}).start()
+    with ClusterRpcProxy({"AMQP_URI": config["AMQP_URI"]}, timeout=10) as cluster:
+        read_on, read_in_transaction = cluster.ledger.read()
+        write_on, write_in_transaction = cluster.ledger.write()
+    assert read_on == write_on  # the same pooled connection, handed on
+    assert (read_in_transaction, write_in_transaction) == (False, True)

@@ -6,6 +6,7 @@ import json
 
 from sqlalchemy import text
 
+from helpdesk.database import outside_transactions
 from services.search.backends import SearchBackend, safe_snippet
 from services.search.backends.postgres_query import run_search
 
@@ -106,6 +107,7 @@ class PostgresBackend(SearchBackend):
     # --- searching --------------------------------------------------------------------------
     def search(self, query, words, visible_departments):
         with self.engine.connect() as connection:
+            outside_transactions(connection)  # reads: no BEGIN and ROLLBACK round trips
             result = run_search(connection, query, words, visible_departments)
         for hit in result["hits"]:
             if hit["subject"] is not None:

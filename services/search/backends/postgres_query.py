@@ -103,7 +103,6 @@ def run_search(connection, query, words, visible_departments):
     offset = (query.page - 1) * query.per_page
     params.update(text_params, wanted=wanted or "", limit=query.per_page, offset=offset,
                   window=max(RANKED_WINDOW, offset + query.per_page))
-    connection.execute(text(f"SET LOCAL work_mem = '{WORK_MEM}'"))
     row = connection.execute(text(_statement(" AND ".join(conditions) or "true", sort)),
                              params).one()
     page = [(ticket_id, score) for ticket_id, score in row.page]
@@ -112,7 +111,9 @@ def run_search(connection, query, words, visible_departments):
 
 
 def _statement(where, sort):
-    """Total, facets (one pass: grouping sets) and the page, in one statement."""
+    """Total, facets (one pass: grouping sets) and the page, in one statement, sent with the
+    memory it may use: statements sent together run in one transaction, so SET LOCAL holds
+    for it whether or not the caller's connection is in a transaction of its own."""
     if sort == "relevance":
         page = f"""
         candidates AS (SELECT ticket_id, updated_at FROM matched
@@ -126,6 +127,7 @@ def _statement(where, sort):
         page AS (SELECT ticket_id, updated_at, NULL::real AS score FROM matched
                  ORDER BY {ORDER[sort]} LIMIT :limit OFFSET :offset)"""
     return f"""
+        SET LOCAL work_mem = '{WORK_MEM}';
         WITH matched AS MATERIALIZED (
             SELECT t.ticket_id, t.department_id, t.status, t.updated_at
             FROM search.tickets t WHERE {where}),
