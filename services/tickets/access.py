@@ -96,6 +96,11 @@ def visible_ticket(session, actor, ticket_id, lock=False):
     if lock:
         query = query.with_for_update()
     ticket = session.scalar(query) if isinstance(ticket_id, int) else None
+    return seen(actor, ticket, ticket_id)
+
+
+def seen(actor, ticket, ticket_id):
+    """The ticket read for the actor, if they may see it; else reported missing."""
     if ticket is None or not actor.can_see(ticket.department_id):
         raise NotFound("TICKET_NOT_FOUND", f"ticket {ticket_id} does not exist")
     return ticket

@@ -2,7 +2,9 @@
 department, and the customer's rating at the end."""
 from datetime import datetime, timezone
 
-from sqlalchemy import func, select
+from sqlalchemy import BigInteger, cast, func, select
+from sqlalchemy.dialects.postgresql import ARRAY, aggregate_order_by, array
+from sqlalchemy.orm import aliased
 
 from helpdesk import contract
 from helpdesk.contract import Status
@@ -132,21 +134,37 @@ def _visibility(actor):
 
 def full(session, actor, ticket_id):
     """The ticket with its whole conversation, attachments, audit log, rating and links."""
-    ticket = access.visible_ticket(session, actor, ticket_id)
+    ticket, customer, rating, children_ids = _at_a_glance(session, actor, ticket_id)
     messages = session.scalars(select(Message).where(Message.ticket_id == ticket.id)
                                .order_by(Message.created_at, Message.id)).all()
     audit = session.scalars(select(AuditEntry).where(AuditEntry.ticket_id == ticket.id)
                             .order_by(AuditEntry.created_at, AuditEntry.id)).all()
-    rating = session.get(Rating, ticket.id)
     result = serialise.ticket(ticket)
-    customer = customers.get(session, ticket.customer_id)
     result["customer"] = serialise.customer(customer)
     result["messages"] = conversation.with_authors(session, messages, customer)
     result["history"] = [serialise.audit_entry(row) for row in audit]
     result["rating"] = serialise.rating(rating) if rating else None
-    result["children_ids"] = list(session.scalars(
-        select(Ticket.id).where(Ticket.parent_id == ticket.id).order_by(Ticket.id)))
+    result["children_ids"] = children_ids
     return result
+
+
+_CHILD = aliased(Ticket)
+# The tickets split off from a ticket, as a column of it.
+_CHILDREN_IDS = (select(func.coalesce(func.array_agg(aggregate_order_by(_CHILD.id, _CHILD.id)),
+                                      cast(array([]), ARRAY(BigInteger))))
+                 .where(_CHILD.parent_id == Ticket.id).scalar_subquery())
+
+
+def _at_a_glance(session, actor, ticket_id):
+    """(ticket, customer, rating or None, children's ids) in one statement: the ticket view is
+    the agents' most frequent call after the queue, and these were four round trips."""
+    row = session.execute(select(Ticket, Customer, Rating, _CHILDREN_IDS)
+                          .join(Customer, Customer.id == Ticket.customer_id)
+                          .outerjoin(Rating, Rating.ticket_id == Ticket.id)
+                          .where(Ticket.id == ticket_id)).first() \
+        if isinstance(ticket_id, int) else None
+    access.seen(actor, row[0] if row else None, ticket_id)
+    return row
 
 
 def update(session, actor, ticket_id, data):
