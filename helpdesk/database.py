@@ -53,6 +53,8 @@ def make_engine(url, pool_size=10, name="helpdesk"):
 # with a SELECT 1 before every checkout: a round trip on each call, a fifth of what a
 # one-statement read cost. Raising DisconnectionError makes the pool replace the connection
 # and try again, so a PostgreSQL restart still costs a failed checkout, not a failed request.
+# Over TLS too: what TLS sends of its own after the handshake (TLS 1.3's session tickets) is
+# read with the first answer (tests/integration/test_database_tls.py).
 _unpatched_select = None
 
 
