@@ -82,6 +82,10 @@ def test_a_worker_session_whose_connection_the_server_dropped_closes_quietly(dat
 def test_a_pooled_connection_the_server_dropped_while_idle_is_replaced_at_checkout(database_url):
     """A PostgreSQL restart ends every pooled connection: the next call must get a live one,
     not fail on the dead one (the pool asks the socket, without a round trip)."""
+    dropped_connection_is_replaced(database_url)
+
+
+def dropped_connection_is_replaced(database_url):
     engine, admin = make_engine(database_url, 1), make_engine(database_url, 1)
     try:
         with engine.connect() as first:

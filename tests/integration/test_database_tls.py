@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import event, text
 
 from helpdesk.database import green_psycopg, make_engine
+from tests.integration.test_database import dropped_connection_is_replaced
 from tests.mail import free_port
 
 
@@ -74,14 +75,4 @@ def test_pooled_tls_connections_are_kept_across_calls(tls_postgres):
 
 
 def test_a_tls_connection_the_server_dropped_is_replaced_at_checkout(tls_postgres):
-    engine, admin = make_engine(tls_postgres, 1), make_engine(tls_postgres, 1)
-    try:
-        with engine.connect() as first:
-            dropped = first.scalar(text("SELECT pg_backend_pid()"))
-        with admin.connect() as other:
-            other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": dropped})
-        with engine.connect() as after:
-            assert after.scalar(text("SELECT pg_backend_pid()")) not in (dropped, None)
-    finally:
-        engine.dispose()
-        admin.dispose()
+    dropped_connection_is_replaced(tls_postgres)
