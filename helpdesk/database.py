@@ -3,6 +3,7 @@ import logging
 import os
 import weakref
 
+from eventlet import patcher
 from nameko.extensions import DependencyProvider
 from sqlalchemy import MetaData, create_engine, event, exc
 from sqlalchemy.engine import make_url
@@ -55,14 +56,10 @@ def make_engine(url, pool_size=10, name="helpdesk"):
 # and try again, so a PostgreSQL restart still costs a failed checkout, not a failed request.
 # Over TLS too: what TLS sends of its own after the handshake (TLS 1.3's session tickets) is
 # read with the first answer (tests/integration/test_database_tls.py).
-_unpatched_select = None
+_unpatched_select = patcher.original("select")  # eventlet's green select has no poll()
 
 
 def _refuse_if_gone(dbapi_connection, record, proxy):
-    global _unpatched_select
-    if _unpatched_select is None:  # eventlet's green select has no poll()
-        from eventlet import patcher
-        _unpatched_select = patcher.original("select")
     if dbapi_connection.closed:
         raise exc.DisconnectionError("the connection was closed")
     readable = _unpatched_select.poll()
@@ -111,7 +108,6 @@ def per_transaction(session, name):
 
 def green_psycopg():
     """Make psycopg2 yield to eventlet while it waits for PostgreSQL, if eventlet is patched."""
-    from eventlet import patcher
     if patcher.is_monkey_patched("socket"):
         from psycopg2 import extensions
         extensions.set_wait_callback(wait_for_postgres)
